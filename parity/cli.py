@@ -1,0 +1,261 @@
+"""The command line: the only place that prints the report or exits.
+
+Exit codes: 0 parity, 1 drift at or above --fail-on, 2 the check could not be made,
+130 interrupted (every container this run started has been removed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import TextIO
+
+from parity import __version__
+from parity.errors import BuildError, ParityError, UsageError
+
+EXIT_PARITY = 0
+EXIT_DRIFT = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+_OUTPUT_SUFFIX_FORMATS = {".json": "json", ".xml": "junit", ".md": "markdown"}
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` (container removal) runs."""
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """One ``--format X [--output FILE]`` pair; no file means standard output."""
+
+    format_name: str
+    path: str | None
+
+
+class _FormatAction(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        pairs = list(getattr(namespace, "outputs", None) or [])
+        pairs.append([str(values), None])
+        namespace.outputs = pairs
+
+
+class _OutputAction(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        pairs = list(getattr(namespace, "outputs", None) or [])
+        if pairs and pairs[-1][1] is None:
+            pairs[-1][1] = str(values)
+        else:
+            suffix = os.path.splitext(str(values))[1].lower()
+            pairs.append([_OUTPUT_SUFFIX_FORMATS.get(suffix, "table"), str(values)])
+        namespace.outputs = pairs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parity",
+        description="Does your local Python environment match your project's container?",
+    )
+    parser.add_argument("--version", action="version", version=f"parity {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="compare the project's local environment with its container",
+        description="Compare a project's local Python environment with its container.",
+    )
+    check.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    check.add_argument("--local", metavar="SOURCE", help="local side (default: detected)")
+    check.add_argument("--container", metavar="SOURCE", help="container side (default: detected)")
+    _add_container_options(check)
+    _add_declaration_options(check)
+    _add_output_options(check)
+
+    diff = commands.add_parser(
+        "diff",
+        help="compare any two sources",
+        description="Compare any two sources (sides 'left' and 'right').",
+    )
+    diff.add_argument("left", metavar="SOURCE")
+    diff.add_argument("right", metavar="SOURCE")
+    _add_container_options(diff)
+    _add_declaration_options(diff)
+    _add_output_options(diff)
+
+    probe = commands.add_parser(
+        "probe",
+        help="show one environment's facts",
+        description="Show what one source holds: interpreter facts and packages.",
+    )
+    probe.add_argument("source", metavar="SOURCE")
+    _add_container_options(probe)
+    _add_declaration_options(probe)
+    probe.add_argument("--format", choices=("table", "json"), default="table")
+    probe.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    probe.add_argument("-v", "--verbose", action="store_true", help="show the build log")
+    return parser
+
+
+def _add_container_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("container side")
+    group.add_argument(
+        "--python", metavar="PATH", help="interpreter in the image (default: the image's PATH)"
+    )
+    group.add_argument(
+        "--build-arg",
+        action="append",
+        default=[],
+        metavar="K=V",
+        dest="build_args",
+        help="build argument (repeatable)",
+    )
+    group.add_argument("--target", metavar="STAGE", help="build stage to probe")
+    group.add_argument(
+        "--build-network",
+        metavar="MODE",
+        help="network mode for RUN steps (default: $PARITY_BUILD_NETWORK, else the engine's)",
+    )
+    group.add_argument("--platform", metavar="OS/ARCH", help="platform to build and run for")
+    group.add_argument("--pull", action="store_true", help="pull base images / missing images")
+    group.add_argument("--no-cache", action="store_true", help="probe again, ignore cached results")
+    group.add_argument(
+        "--probe-timeout", type=float, default=60.0, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+
+
+def _add_declaration_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("declared and locked sides")
+    group.add_argument("--dev", action="store_true", help="include Pipfile dev packages")
+    group.add_argument("--extra", action="append", default=[], metavar="NAME", dest="extras")
+    group.add_argument("--group", action="append", default=[], metavar="NAME", dest="groups")
+    group.add_argument(
+        "--include-project", action="store_true", help="count the lock's own project as a package"
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--format",
+        action=_FormatAction,
+        choices=("table", "json", "markdown", "junit", "github"),
+        help="report format (repeatable, each optionally followed by --output)",
+    )
+    group.add_argument(
+        "--output", action=_OutputAction, metavar="FILE", help="write the preceding format here"
+    )
+    group.add_argument(
+        "--include-tooling", action="store_true", help="also compare pip, setuptools and wheel"
+    )
+    group.add_argument("--ignore", action="append", default=[], metavar="NAME")
+    group.add_argument("--all", action="store_true", dest="show_same", help="list matches too")
+    group.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    group.add_argument("-q", "--quiet", action="store_true", help="print only the report")
+    group.add_argument("-v", "--verbose", action="store_true", help="show the build log")
+    parser.set_defaults(outputs=None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run parity; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _dispatch(args)
+    except ParityError as error:
+        _print_error(error)
+        return EXIT_ERROR
+    except (KeyboardInterrupt, Terminated):
+        print("parity: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def _print_error(error: ParityError) -> None:
+    print(f"parity: {error}", file=sys.stderr)
+    if isinstance(error, BuildError) and error.log_tail:
+        print("last lines of the build:", file=sys.stderr)
+        for line in error.log_tail:
+            print(f"  {line}", file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from parity import commands
+
+    handlers: Mapping[str, Callable[[argparse.Namespace], int]] = {
+        "check": commands.run_check,
+        "diff": commands.run_diff,
+        "probe": commands.run_probe,
+    }
+    return handlers[args.command](args)
+
+
+def output_requests(args: argparse.Namespace) -> list[OutputRequest]:
+    """The ``--format``/``--output`` pairs; a table on stdout when none is given.
+
+    When every requested format goes to a file, the table still goes to stdout (for
+    the log) unless ``-q``.
+    """
+    pairs = [OutputRequest(name, path) for name, path in (args.outputs or [])]
+    if not pairs:
+        return [OutputRequest("table", None)]
+    if sum(1 for pair in pairs if pair.path is None) > 1:
+        raise UsageError("only one --format can go to standard output; give the others --output")
+    if all(pair.path is not None for pair in pairs) and not args.quiet:
+        pairs.insert(0, OutputRequest("table", None))
+    return pairs
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (temporary file, then rename)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".parity-", suffix=".tmp")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def stdout_is_styled(stream: TextIO) -> bool:
+    """Style the table only on a terminal, and never when NO_COLOR is set."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")

@@ -1,0 +1,175 @@
+"""The subcommands: choose the sides, read them, compare, write the report(s)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+
+from parity.compare import NamedEnvironment, compare
+from parity.detect import detect_container_source, detect_local_source
+from parity.engine.build import BuildOptions
+from parity.engine.probe_run import ProbeLimits
+from parity.errors import UsageError
+from parity.model import Environment
+from parity.policy import Policy
+from parity.progress import Progress
+from parity.report import Report, Severity
+from parity.sources import SourceRef, parse_source
+from parity.sources.container import ContainerOptions, ContainerProber
+from parity.sources.load import DeclarationOptions, SourceLoader
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``parity check``: the project's local side against its container side."""
+    project_dir = args.project_dir
+    if not os.path.isdir(project_dir):
+        raise UsageError(f"{project_dir}: no such project directory")
+    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        if args.local:
+            local = parse_source(args.local)
+        else:
+            local = detect_local_source(project_dir, os.environ)
+            progress.note(f"local side: {local} (detected; --local overrides)")
+        if args.container:
+            container = parse_source(args.container)
+        else:
+            container = detect_container_source(project_dir)
+            progress.note(f"container side: {container} (detected; --container overrides)")
+        return _compare_and_report(args, ("local", local), ("container", container), progress)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """``parity diff A B``: any two sources, sides named left and right."""
+    left, right = parse_source(args.left), parse_source(args.right)
+    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        return _compare_and_report(args, ("left", left), ("right", right), progress)
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    """``parity probe SOURCE``: one environment's facts."""
+    from parity.formats.environment import render_environment
+
+    source = parse_source(args.source)
+    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        loader = _loader(args, progress)
+        try:
+            environment = loader.load(source)
+        finally:
+            loader.prober.close()
+        progress.stop()
+    sys.stdout.write(render_environment(environment, args.format))
+    return 0
+
+
+def _loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
+    options = ContainerOptions(
+        build=BuildOptions(
+            build_args=_build_args(args.build_args),
+            target=args.target,
+            network_mode=args.build_network or os.environ.get("PARITY_BUILD_NETWORK") or None,
+            platform=args.platform,
+            pull=args.pull,
+        ),
+        python=args.python,
+        use_cache=not args.no_cache,
+        limits=ProbeLimits(timeout_seconds=args.probe_timeout),
+    )
+    prober = ContainerProber(options, on_progress=progress.event)
+    declarations = DeclarationOptions(
+        dev=args.dev,
+        extras=tuple(args.extras),
+        groups=tuple(args.groups),
+        include_project=args.include_project,
+    )
+    return SourceLoader(prober, declarations)
+
+
+def _build_args(items: list[str]) -> dict[str, str]:
+    build_args: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(f"--build-arg {item!r}: expected KEY=VALUE")
+        # Like `docker build --build-arg KEY`: a bare KEY takes its value from the environment.
+        build_args[key] = value if sep else os.environ.get(key, "")
+    return build_args
+
+
+def _compare_and_report(
+    args: argparse.Namespace,
+    left: tuple[str, SourceRef],
+    right: tuple[str, SourceRef],
+    progress: Progress,
+) -> int:
+    loader = _loader(args, progress)
+    try:
+        left_env, right_env = _load_pair(loader, left[1], right[1])
+    finally:
+        loader.prober.close()
+        progress.stop()
+    policy = Policy(
+        include_tooling=args.include_tooling,
+        ignore=frozenset(_canonical(name) for name in args.ignore),
+        show_same=args.show_same,
+        fail_on=Severity(args.fail_on),
+    )
+    report = compare(
+        NamedEnvironment(left[0], left_env), NamedEnvironment(right[0], right_env), policy
+    )
+    _write_outputs(args, report)
+    return 1 if report.has_drift else 0
+
+
+def _load_pair(
+    loader: SourceLoader, left: SourceRef, right: SourceRef
+) -> tuple[Environment, Environment]:
+    """Read both sides, overlapping a local probe with the container side.
+
+    Live local probes start first and run while the container side builds and probes.
+    A lock file whose reading depends on the other side's marker environment is read
+    last, with the other side's markers.
+    """
+    from parity.sources.load import MARKER_DEPENDENT_KINDS
+
+    sides = (left, right)
+    deferred = [i for i, side in enumerate(sides) if side.kind in MARKER_DEPENDENT_KINDS]
+    if len(deferred) == 2:
+        deferred = [1]  # two lock files: the right one is read for the left one's markers
+    pending = {i: loader.start(side) for i, side in enumerate(sides) if i not in deferred}
+    results: dict[int, Environment] = {}
+    for index in sorted(pending, key=lambda i: not sides[i].is_container):
+        results[index] = pending[index]()
+    for index in deferred:
+        other = results.get(1 - index)
+        markers = _markers(other) if other is not None else None
+        results[index] = loader.load(sides[index], marker_env=markers)
+    return results[0], results[1]
+
+
+def _markers(environment: Environment) -> Mapping[str, str] | None:
+    return environment.interpreter.markers if environment.interpreter is not None else None
+
+
+def _canonical(name: str) -> str:
+    from parity.model import canonical_name
+
+    return canonical_name(name)
+
+
+def _write_outputs(args: argparse.Namespace, report: Report) -> None:
+    from parity.cli import output_requests, stdout_is_styled, write_atomically
+    from parity.formats import render
+
+    for request in output_requests(args):
+        if request.path is None:
+            if args.quiet and not report.has_drift and request.format_name == "table":
+                continue  # quiet and all is well: say nothing
+            styled = stdout_is_styled(sys.stdout)
+            width = shutil.get_terminal_size((100, 24)).columns
+            sys.stdout.write(render(report, request.format_name, styled=styled, width=width))
+            sys.stdout.flush()
+        else:
+            write_atomically(request.path, render(report, request.format_name))

@@ -1,0 +1,572 @@
+"""compare(): a pure function from two named environments and a Policy to a Report.
+
+Names are compared PEP 503-normalised, versions as PEP 440 versions, and every marker is
+evaluated against the marker environment of the side it applies to (a side that only
+declares requirements has none of its own and borrows the other side's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from parity.model import Environment, Interpreter, Level, Package, Requirement, canonical_name
+from parity.policy import Policy
+from parity.report import InterpreterRow, PackageRow, Report, Severity, Side, Status
+
+
+@dataclass(frozen=True)
+class NamedEnvironment:
+    """An environment with the name it has in the report (``local``, ``container``...)."""
+
+    name: str
+    environment: Environment
+
+
+def compare(
+    left: NamedEnvironment, right: NamedEnvironment, policy: Policy | None = None
+) -> Report:
+    """Compare two environments and classify every difference."""
+    policy = policy or Policy()
+    left_markers = _marker_environment(left.environment, right.environment)
+    right_markers = _marker_environment(right.environment, left.environment)
+    interpreter_rows = tuple(
+        row
+        for row in _compare_interpreters(left, right, policy)
+        if row.status != Status.SAME or policy.show_same
+    )
+    rows, compared = _compare_packages(left, right, left_markers, right_markers, policy)
+    package_rows = tuple(sorted(rows, key=lambda row: row.name))
+    sides = tuple(
+        Side(
+            named.name,
+            named.environment.kind,
+            named.environment.ref,
+            named.environment.description,
+            named.environment.image_id,
+        )
+        for named in (left, right)
+    )
+    warnings = tuple(
+        f"{named.name}: {warning}"
+        for named in (left, right)
+        for warning in named.environment.warnings
+    )
+    return Report(sides, interpreter_rows, package_rows, policy.fail_on, warnings, compared)
+
+
+# --- markers -------------------------------------------------------------------------------
+
+
+def _marker_environment(own: Environment, other: Environment) -> Mapping[str, str] | None:
+    """The marker environment a side's markers are evaluated in: its own, else the other's."""
+    for environment in (own, other):
+        if environment.interpreter is not None and environment.interpreter.markers:
+            return environment.interpreter.markers
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _parse_marker(text: str) -> Marker | None:
+    try:
+        return Marker(text)
+    except InvalidMarker:
+        return None
+
+
+def marker_applies(marker: str | None, environment: Mapping[str, str] | None) -> bool:
+    """True when ``marker`` holds in ``environment`` (or when either is unknown)."""
+    if not marker or environment is None:
+        return True
+    parsed = _parse_marker(marker)
+    if parsed is None:
+        return True
+    try:
+        return parsed.evaluate({"extra": "", **environment})
+    except (UndefinedComparison, UndefinedEnvironmentName):
+        return True
+
+
+# --- interpreter ---------------------------------------------------------------------------
+
+
+def _compare_interpreters(
+    left: NamedEnvironment, right: NamedEnvironment, policy: Policy
+) -> Iterable[InterpreterRow]:
+    left_interp, right_interp = left.environment.interpreter, right.environment.interpreter
+    if left_interp is not None and right_interp is not None:
+        yield from _compare_two_interpreters(
+            left.name, left_interp, right.name, right_interp, policy
+        )
+        return
+    for declared, live in ((left, right), (right, left)):
+        requirement = declared.environment.python_requirement
+        live_interp = live.environment.interpreter
+        if requirement and live_interp is not None:
+            yield _requires_python_row(declared.name, requirement, live.name, live_interp, policy)
+
+
+def _compare_two_interpreters(
+    left_name: str, left: Interpreter, right_name: str, right: Interpreter, policy: Policy
+) -> Iterable[InterpreterRow]:
+    yield _python_version_row(left_name, left, right_name, right, policy)
+    facts = (
+        ("implementation", left.implementation, right.implementation, Severity.ERROR),
+        ("architecture", left.machine, right.machine, Severity.ERROR),
+        ("libc", _libc_family(left.libc), _libc_family(right.libc), Severity.ERROR),
+        ("libc_version", left.libc, right.libc, Severity.INFO),
+        ("os", left.os, right.os, Severity.INFO),
+    )
+    for field_name, left_value, right_value, severity in facts:
+        if field_name == "libc_version" and _libc_family(left.libc) != _libc_family(right.libc):
+            continue  # already reported as a libc family difference
+        yield _interpreter_row(
+            field_name, {left_name: left_value, right_name: right_value}, severity, policy
+        )
+
+
+def _libc_family(libc: str) -> str:
+    return libc.split(" ", 1)[0] if libc else ""
+
+
+def _interpreter_row(
+    field_name: str, values: Mapping[str, str | None], severity: Severity, policy: Policy
+) -> InterpreterRow:
+    distinct = {value or "" for value in values.values()}
+    if len(distinct) <= 1 or "" in distinct:
+        # Equal, or one side could not tell (an unknown is not drift).
+        return InterpreterRow(field_name, values, Status.SAME, Severity.NONE)
+    return InterpreterRow(
+        field_name, values, Status.DIFFERS, policy.severity_for(None, field_name, severity)
+    )
+
+
+def _python_version_row(
+    left_name: str, left: Interpreter, right_name: str, right: Interpreter, policy: Policy
+) -> InterpreterRow:
+    values: dict[str, str | None] = {left_name: left.version, right_name: right.version}
+    if left.version == right.version:
+        return InterpreterRow("python_version", values, Status.SAME, Severity.NONE)
+    change = version_change(left.version, right.version)
+    default = Severity.ERROR if change in ("major", "minor", "other") else Severity.WARNING
+    severity = policy.severity_for(None, f"python_version:{change}", default)
+    return InterpreterRow("python_version", values, Status.DIFFERS, severity)
+
+
+def _requires_python_row(
+    declared_name: str, requirement: str, live_name: str, live: Interpreter, policy: Policy
+) -> InterpreterRow:
+    values: dict[str, str | None] = {declared_name: requirement, live_name: live.version}
+    if specifier_allows(requirement, live.version):
+        return InterpreterRow("python_version", values, Status.SAME, Severity.NONE)
+    severity = policy.severity_for(None, "python_version:unsatisfied", Severity.ERROR)
+    return InterpreterRow("python_version", values, Status.UNSATISFIED, severity)
+
+
+# --- versions ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _parse_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def version_change(old: str, new: str) -> str:
+    """Classify a version difference: major, minor, patch, pre, post, local or other."""
+    left, right = _parse_version(old), _parse_version(new)
+    if left is None or right is None or left.epoch != right.epoch:
+        return "other"
+    left_release = left.release + (0,) * (3 - len(left.release))
+    right_release = right.release + (0,) * (3 - len(right.release))
+    for index, kind in enumerate(("major", "minor")):
+        if left_release[index] != right_release[index]:
+            return kind
+    if left_release[2:] != right_release[2:]:
+        return "patch"
+    if left.pre != right.pre or left.dev != right.dev:
+        return "pre"
+    if left.post != right.post:
+        return "post"
+    if left.local != right.local:
+        return "local"
+    return "other"
+
+
+def specifier_allows(specifier: str, version: str) -> bool:
+    """True when ``version`` satisfies ``specifier``; ``" || "`` separates alternatives (Poetry)."""
+    if not specifier.strip():
+        return True
+    parsed_version = _parse_version(version)
+    for branch in specifier.split(" || "):
+        try:
+            specifier_set = SpecifierSet(branch)
+        except InvalidSpecifier:
+            continue
+        if parsed_version is not None and specifier_set.contains(parsed_version, prereleases=True):
+            return True
+        if parsed_version is None and any(spec.version == version for spec in specifier_set):
+            return True
+    return False
+
+
+# --- packages ------------------------------------------------------------------------------
+
+
+def _compare_packages(
+    left: NamedEnvironment,
+    right: NamedEnvironment,
+    left_markers: Mapping[str, str] | None,
+    right_markers: Mapping[str, str] | None,
+    policy: Policy,
+) -> tuple[list[PackageRow], int]:
+    """The package rows, and how many package names were compared."""
+    left_env, right_env = left.environment, right.environment
+    if left_env.level == Level.DECLARED and right_env.level == Level.DECLARED:
+        return _compare_declarations(left, right, left_markers, policy)
+    if left_env.level == Level.DECLARED:
+        return _compare_declared_with_pins(left, right, right_markers, policy)
+    if right_env.level == Level.DECLARED:
+        return _compare_declared_with_pins(right, left, left_markers, policy)
+    return _compare_pins(left, right, left_markers, right_markers, policy)
+
+
+def _applicable_packages(
+    environment: Environment, markers: Mapping[str, str] | None, policy: Policy
+) -> dict[str, Package]:
+    """Packages of a side that apply in its marker environment, by PEP 503 name."""
+    selected: dict[str, Package] = {}
+    for package in environment.packages:
+        if policy.ignores(package.name) or not marker_applies(package.marker, markers):
+            continue
+        selected.setdefault(package.key, package)
+    return selected
+
+
+def _compare_pins(
+    left: NamedEnvironment,
+    right: NamedEnvironment,
+    left_markers: Mapping[str, str] | None,
+    right_markers: Mapping[str, str] | None,
+    policy: Policy,
+) -> tuple[list[PackageRow], int]:
+    left_packages = _applicable_packages(left.environment, left_markers, policy)
+    right_packages = _applicable_packages(right.environment, right_markers, policy)
+    keys = left_packages.keys() | right_packages.keys()
+    rows: list[PackageRow] = []
+    for key in keys:
+        left_package, right_package = left_packages.get(key), right_packages.get(key)
+        if left_package is not None and right_package is not None:
+            row = _compare_pair(left.name, left_package, right.name, right_package, policy)
+        elif left_package is not None:
+            row = _one_sided(
+                left, left_package, left_markers, right, right_markers, right_packages, policy
+            )
+        else:
+            assert right_package is not None
+            row = _one_sided(
+                right, right_package, right_markers, left, left_markers, left_packages, policy
+            )
+        if row.status != Status.SAME or policy.show_same:
+            rows.append(row)
+    return rows, len(keys)
+
+
+def _compare_pair(
+    left_name: str, left: Package, right_name: str, right: Package, policy: Policy
+) -> PackageRow:
+    values: dict[str, str | None] = {left_name: left.version, right_name: right.version}
+    name = left.key
+    where = _declared_at(left, right)
+    if left.version != right.version and _parse_version(left.version) != _parse_version(
+        right.version
+    ):
+        change = version_change(left.version, right.version)
+        severity = policy.severity_for(name, f"version:{change}", Severity.ERROR)
+        return PackageRow(name, values, Status.VERSION, severity, change=change, declared_at=where)
+    left_origin = _origin_text(left)
+    right_origin = _origin_text(right)
+    if left_origin != right_origin and left_origin and right_origin:
+        detail = f"{left_name}: {left_origin}; {right_name}: {right_origin}"
+        severity = policy.severity_for(name, "source", Severity.WARNING)
+        return PackageRow(name, values, Status.SOURCE, severity, detail=detail, declared_at=where)
+    if (left.origin is None) != (right.origin is None):
+        described = left if left.origin is not None else right
+        side = left_name if described is left else right_name
+        detail = f"{side}: {_origin_text(described)}"
+        severity = policy.severity_for(name, "source", Severity.WARNING)
+        return PackageRow(name, values, Status.SOURCE, severity, detail=detail, declared_at=where)
+    return PackageRow(name, values, Status.SAME, Severity.NONE, declared_at=where)
+
+
+def _origin_text(package: Package) -> str:
+    return package.origin.describe() if package.origin is not None else ""
+
+
+def _declared_at(*items: Package | Requirement | None) -> str | None:
+    for item in items:
+        if item is not None and item.declared_at is not None and item.declared_at.line:
+            return str(item.declared_at)
+    return None
+
+
+def _one_sided(
+    present: NamedEnvironment,
+    package: Package,
+    present_markers: Mapping[str, str] | None,
+    absent: NamedEnvironment,
+    absent_markers: Mapping[str, str] | None,
+    absent_packages: Mapping[str, Package],
+    policy: Policy,
+) -> PackageRow:
+    """A package on one side only: missing, unless a marker explains its absence."""
+    values: dict[str, str | None] = {present.name: package.version, absent.name: None}
+    name = package.key
+    marker = _platform_marker(package, present, present_markers, absent_markers, absent_packages)
+    if marker is not None:
+        severity = policy.severity_for(name, "platform", Severity.INFO)
+        return PackageRow(
+            name,
+            values,
+            Status.PLATFORM,
+            severity,
+            missing_from=(absent.name,),
+            detail=marker,
+            declared_at=_declared_at(package),
+        )
+    severity = policy.severity_for(name, "missing", Severity.ERROR)
+    return PackageRow(
+        name,
+        values,
+        Status.MISSING,
+        severity,
+        missing_from=(absent.name,),
+        declared_at=_declared_at(package),
+    )
+
+
+def _platform_marker(
+    package: Package,
+    present: NamedEnvironment,
+    present_markers: Mapping[str, str] | None,
+    absent_markers: Mapping[str, str] | None,
+    absent_packages: Mapping[str, Package],
+) -> str | None:
+    """The marker that excludes ``package`` on the absent side, or None if none explains it.
+
+    A lock pin carries its own marker. For installed environments, the package is explained
+    when every installed distribution that requires it does so under a marker that is true
+    here and false there (a macOS-only dependency in a laptop venv).
+    """
+    if absent_markers is None:
+        return None
+    if package.marker:
+        return None if marker_applies(package.marker, absent_markers) else package.marker
+    if present.environment.level != Level.INSTALLED:
+        return None
+    markers = _requiring_markers(package.key, present.environment)
+    if not markers:
+        return None
+    for requirer_key, marker in markers:
+        if requirer_key not in absent_packages or marker is None:
+            return None
+        if not marker_applies(marker, present_markers) or marker_applies(marker, absent_markers):
+            return None
+    return " or ".join(sorted({marker for _, marker in markers if marker}))
+
+
+def _requiring_markers(key: str, environment: Environment) -> list[tuple[str, str | None]]:
+    """(requirer, marker) for each installed distribution whose Requires-Dist names ``key``."""
+    found: list[tuple[str, str | None]] = []
+    for requirer in environment.packages:
+        for line in requirer.requires:
+            requirement_name, _, marker = line.partition(";")
+            name = _requirement_name(requirement_name)
+            if name == key:
+                marker_text = marker.strip() or None
+                if marker_text and "extra" in marker_text:
+                    continue  # only pulled in through an extra: says nothing about platforms
+                found.append((requirer.key, marker_text))
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _requirement_name(text: str) -> str:
+    text = text.strip()
+    end = len(text)
+    for index, char in enumerate(text):
+        if not (char.isalnum() or char in "-_."):
+            end = index
+            break
+    return canonical_name(text[:end])
+
+
+def _compare_declared_with_pins(
+    declared: NamedEnvironment,
+    pinned: NamedEnvironment,
+    pinned_markers: Mapping[str, str] | None,
+    policy: Policy,
+) -> tuple[list[PackageRow], int]:
+    """Check each declared requirement against the other side's installed or locked versions.
+
+    A declaration has no marker environment of its own: its markers are evaluated in the
+    environment it is checked against.
+    """
+    packages = _applicable_packages(pinned.environment, pinned_markers, policy)
+    rows: list[PackageRow] = []
+    compared: set[str] = set()
+    for requirement in _merged_requirements(declared.environment.requirements, policy):
+        if not marker_applies(requirement.marker, pinned_markers):
+            if policy.show_same:
+                rows.append(
+                    PackageRow(
+                        requirement.key,
+                        {declared.name: requirement.describe(), pinned.name: None},
+                        Status.PLATFORM,
+                        policy.severity_for(requirement.key, "platform", Severity.INFO),
+                        missing_from=(pinned.name,),
+                        detail=requirement.marker,
+                        declared_at=_declared_at(requirement),
+                    )
+                )
+            continue
+        compared.add(requirement.key)
+        row = _check_requirement(declared.name, requirement, pinned.name, packages, policy)
+        if row is not None and (row.status != Status.SAME or policy.show_same):
+            rows.append(row)
+    return rows, len(compared)
+
+
+def _merged_requirements(
+    requirements: Iterable[Requirement], policy: Policy
+) -> Iterable[Requirement]:
+    """Requirements (constraints included) minus ignored names; constraints follow their package."""
+    for requirement in requirements:
+        if not policy.ignores(requirement.name):
+            yield requirement
+
+
+def _check_requirement(
+    declared_name: str,
+    requirement: Requirement,
+    pinned_name: str,
+    packages: Mapping[str, Package],
+    policy: Policy,
+) -> PackageRow | None:
+    name = requirement.key
+    package = packages.get(name)
+    where = _declared_at(requirement)
+    values: dict[str, str | None] = {
+        declared_name: requirement.describe(),
+        pinned_name: package.version if package is not None else None,
+    }
+    if package is None:
+        if requirement.is_constraint:
+            return None  # a constraint only limits what is installed
+        severity = policy.severity_for(name, "missing", Severity.ERROR)
+        return PackageRow(
+            name, values, Status.MISSING, severity, missing_from=(pinned_name,), declared_at=where
+        )
+    if requirement.specifier and not specifier_allows(requirement.specifier, package.version):
+        severity = policy.severity_for(name, "unsatisfied", Severity.ERROR)
+        return PackageRow(
+            name,
+            values,
+            Status.UNSATISFIED,
+            severity,
+            detail=f"{package.version} does not satisfy {requirement.specifier}",
+            declared_at=where,
+        )
+    if requirement.url and not requirement.is_constraint:
+        mismatch = _url_mismatch(requirement, package)
+        if mismatch is not None:
+            severity = policy.severity_for(name, "source", Severity.WARNING)
+            return PackageRow(
+                name, values, Status.SOURCE, severity, detail=mismatch, declared_at=where
+            )
+    return PackageRow(name, values, Status.SAME, Severity.NONE, declared_at=where)
+
+
+def _url_mismatch(requirement: Requirement, package: Package) -> str | None:
+    """Why an installed package does not come from the URL a requirement names, if it does not."""
+    origin = package.origin
+    if origin is None:
+        return f"declared from {requirement.url}, installed from an index"
+    if requirement.editable and origin.kind != "editable":
+        return f"declared editable, installed as {origin.describe()}"
+    if origin.kind == "vcs" and origin.commit and requirement.url:
+        wanted = requirement.url.rsplit("@", 1)[-1].split("#", 1)[0]
+        if _looks_like_commit(wanted) and not origin.commit.startswith(wanted):
+            return f"declared at {wanted}, installed at {origin.commit}"
+    return None
+
+
+def _looks_like_commit(text: str) -> bool:
+    return 7 <= len(text) <= 40 and all(char in "0123456789abcdef" for char in text.lower())
+
+
+def _compare_declarations(
+    left: NamedEnvironment,
+    right: NamedEnvironment,
+    markers: Mapping[str, str] | None,
+    policy: Policy,
+) -> tuple[list[PackageRow], int]:
+    """Two declarations: compare what each asks for, name by name."""
+    left_requirements = _declared_by_key(left.environment, markers, policy)
+    right_requirements = _declared_by_key(right.environment, markers, policy)
+    keys = left_requirements.keys() | right_requirements.keys()
+    rows: list[PackageRow] = []
+    for key in keys:
+        left_requirement, right_requirement = (
+            left_requirements.get(key),
+            right_requirements.get(key),
+        )
+        values: dict[str, str | None] = {
+            left.name: left_requirement.describe() if left_requirement else None,
+            right.name: right_requirement.describe() if right_requirement else None,
+        }
+        where = _declared_at(left_requirement, right_requirement)
+        if left_requirement is None or right_requirement is None:
+            absent = left.name if left_requirement is None else right.name
+            severity = policy.severity_for(key, "missing", Severity.ERROR)
+            rows.append(
+                PackageRow(
+                    key, values, Status.MISSING, severity, missing_from=(absent,), declared_at=where
+                )
+            )
+        elif not _same_specifier(left_requirement, right_requirement):
+            severity = policy.severity_for(key, "version:other", Severity.WARNING)
+            rows.append(
+                PackageRow(key, values, Status.VERSION, severity, change="other", declared_at=where)
+            )
+        elif policy.show_same:
+            rows.append(PackageRow(key, values, Status.SAME, Severity.NONE, declared_at=where))
+    return rows, len(keys)
+
+
+def _declared_by_key(
+    environment: Environment, markers: Mapping[str, str] | None, policy: Policy
+) -> dict[str, Requirement]:
+    selected: dict[str, Requirement] = {}
+    for requirement in environment.requirements:
+        if requirement.is_constraint or policy.ignores(requirement.name):
+            continue
+        if marker_applies(requirement.marker, markers):
+            selected.setdefault(requirement.key, requirement)
+    return selected
+
+
+def _same_specifier(left: Requirement, right: Requirement) -> bool:
+    if left.url or right.url:
+        return left.url == right.url
+    try:
+        return SpecifierSet(left.specifier) == SpecifierSet(right.specifier)
+    except InvalidSpecifier:
+        return left.specifier == right.specifier

@@ -1,0 +1,83 @@
+"""Choosing the sides of ``parity check`` from what a project folder holds.
+
+Local side, first match wins:
+  1. a virtualenv: $VIRTUAL_ENV, then PROJECT/.venv, then PROJECT/venv (what is installed);
+  2. a lock file: poetry.lock, uv.lock, pylock.toml (or one pylock.NAME.toml), Pipfile.lock;
+  3. a declaration: Pipfile, then pyproject.toml when it declares dependencies;
+  4. requirements.txt.
+Container side: PROJECT/Dockerfile.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+
+from parity.errors import UsageError
+from parity.sources import SourceRef
+
+LOCK_FILES = (
+    ("poetry.lock", "poetry-lock"),
+    ("uv.lock", "uv-lock"),
+    ("pylock.toml", "pylock"),
+    ("Pipfile.lock", "pipfile-lock"),
+)
+
+
+def detect_local_source(project_dir: str, environ: Mapping[str, str]) -> SourceRef:
+    """The most exact local side the project has (see the module docstring)."""
+    from parity.sources.venv import detect_local_venv
+
+    venv = detect_local_venv(project_dir, environ)
+    if venv is not None:
+        return SourceRef("venv", venv)
+    declared = detect_declared_source(project_dir)
+    if declared is not None:
+        return declared
+    raise UsageError(
+        f"{project_dir}: no local environment found (no $VIRTUAL_ENV, .venv, venv, lock file, "
+        "Pipfile, pyproject.toml or requirements.txt); name one with --local"
+    )
+
+
+def detect_declared_source(project_dir: str) -> SourceRef | None:
+    """The project's most exact declaration: a lock file, Pipfile/pyproject, requirements.txt."""
+    for name, kind in LOCK_FILES:
+        path = os.path.join(project_dir, name)
+        if os.path.isfile(path):
+            return SourceRef(kind, path)
+        if kind == "pylock":
+            named = sorted(glob.glob(os.path.join(glob.escape(project_dir), "pylock.*.toml")))
+            if len(named) == 1:
+                return SourceRef("pylock", named[0])
+    pipfile = os.path.join(project_dir, "Pipfile")
+    if os.path.isfile(pipfile):
+        return SourceRef("pipfile", pipfile)
+    pyproject = os.path.join(project_dir, "pyproject.toml")
+    if os.path.isfile(pyproject) and _declares_dependencies(pyproject):
+        return SourceRef("pyproject", pyproject)
+    requirements = os.path.join(project_dir, "requirements.txt")
+    if os.path.isfile(requirements):
+        return SourceRef("requirements", requirements)
+    return None
+
+
+def _declares_dependencies(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            text = stream.read()
+    except OSError:
+        return False
+    return "dependencies" in text
+
+
+def detect_container_source(project_dir: str) -> SourceRef:
+    """The project's Dockerfile."""
+    dockerfile = os.path.join(project_dir, "Dockerfile")
+    if os.path.isfile(dockerfile):
+        return SourceRef("dockerfile", dockerfile)
+    raise UsageError(
+        f"{project_dir}: no Dockerfile found; name the container side with --container "
+        "(dockerfile:PATH, image:NAME)"
+    )

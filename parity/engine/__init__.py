@@ -1,0 +1,1 @@
+"""The container engine edge: the only package that imports ``docker`` (lazily)."""

@@ -1,0 +1,110 @@
+"""Building an image from a Dockerfile with the engine's own layer cache."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from parity.errors import BuildError
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LOG_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the user asked the build to do (all optional)."""
+
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    network_mode: str | None = None  # "host" when builds must reach the network through the host
+    platform: str | None = None
+    pull: bool = False
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """One event of a build, for live display: a step started, or a line of output."""
+
+    step: int | None
+    total_steps: int | None
+    text: str
+
+
+def build_image(
+    client: Any,
+    context_dir: str,
+    dockerfile: str,
+    options: BuildOptions,
+    on_progress: Callable[[BuildProgress], None] | None = None,
+) -> str:
+    """Build ``dockerfile`` in ``context_dir`` and return the image ID (``sha256:...``).
+
+    Nothing is tagged and nothing is pulled unless ``options.pull``. Intermediate
+    containers are removed even when a step fails.
+    """
+    from docker.errors import APIError, DockerException
+
+    tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
+    image_id: str | None = None
+    step: int | None = None
+    total: int | None = None
+    try:
+        stream = client.api.build(
+            path=context_dir,
+            dockerfile=dockerfile,
+            buildargs=dict(options.build_args) or None,
+            target=options.target,
+            network_mode=options.network_mode,
+            platform=options.platform,
+            pull=options.pull,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for event in stream:
+            if "error" in event or "errorDetail" in event:
+                detail = event.get("errorDetail") or {}
+                message = str(detail.get("message") or event.get("error") or "build failed")
+                raise BuildError(_failure_message(dockerfile, message, step), tuple(tail))
+            aux = event.get("aux")
+            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                image_id = aux["ID"]
+            text = event.get("stream") or event.get("status") or ""
+            for line in str(text).splitlines():
+                line = line.rstrip()
+                if not line:
+                    continue
+                tail.append(line)
+                match = _STEP.match(line)
+                if match:
+                    step, total = int(match.group(1)), int(match.group(2))
+                if on_progress is not None:
+                    on_progress(BuildProgress(step, total, line))
+                if image_id is None and line.startswith("Successfully built "):
+                    image_id = line.split()[-1]
+    except BuildError:
+        raise
+    except APIError as error:
+        reason = error.explanation if isinstance(error.explanation, str) else str(error)
+        raise BuildError(_failure_message(dockerfile, reason, step), tuple(tail)) from error
+    except (DockerException, OSError) as error:
+        raise BuildError(_failure_message(dockerfile, str(error), step), tuple(tail)) from error
+    if image_id is None:
+        raise BuildError(f"building {dockerfile} produced no image", tuple(tail))
+    return image_id if image_id.startswith("sha256:") else _full_id(client, image_id)
+
+
+def _full_id(client: Any, short_id: str) -> str:
+    return str(client.api.inspect_image(short_id)["Id"])
+
+
+def _failure_message(dockerfile: str, reason: str, step: int | None) -> str:
+    reason = " ".join(reason.split())
+    if "--mount" in reason or "BuildKit" in reason or "heredoc" in reason.lower():
+        reason += " (this Dockerfile needs BuildKit, which this engine's API build does not offer)"
+    where = f" at step {step}" if step else ""
+    return f"building {dockerfile} failed{where}: {reason}"

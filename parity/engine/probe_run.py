@@ -1,0 +1,193 @@
+"""Running the probe in a throwaway, locked-down container, and always removing it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from parity.engine.labels import LABEL_HOST, LABEL_MANAGED, LABEL_PID
+from parity.errors import EngineError, ProbeError
+
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+_STDERR_TAIL_BYTES = 4096
+# Tried in order when the user names no interpreter: the first the image's PATH finds wins.
+DEFAULT_INTERPRETERS = ("python3", "python")
+
+
+@dataclass(frozen=True)
+class ProbeLimits:
+    """Resource limits of the probe container."""
+
+    timeout_seconds: float = 60.0
+    memory_bytes: int = 256 * 1024 * 1024
+    pids: int = 64
+    tmpfs_size: str = "16m"
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """What the probe printed, and with which interpreter."""
+
+    stdout: bytes
+    stderr: bytes
+    interpreter: str
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """Which image to probe, with which interpreter and environment."""
+
+    image: str
+    python: str | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    platform: str | None = None
+    limits: ProbeLimits = field(default_factory=ProbeLimits)
+
+
+def parity_labels() -> dict[str, str]:
+    return {LABEL_MANAGED: "1", LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
+
+
+def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
+    """Run the probe ``source`` with the image's interpreter; the container never outlives this."""
+    candidates = (request.python,) if request.python else DEFAULT_INTERPRETERS
+    not_found: list[str] = []
+    for interpreter in candidates:
+        result = _run_once(client, request, interpreter, source)
+        if result is not None:
+            return result
+        not_found.append(interpreter)
+    tried = " or ".join(not_found)
+    raise ProbeError(
+        f"image {request.image}: no {tried} on the image's PATH "
+        "(name the interpreter with --python, e.g. --python /usr/local/bin/python3.11)"
+    )
+
+
+def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str) -> ProbeRun | None:
+    """One container run; None when ``interpreter`` is not found in the image."""
+    from docker.errors import APIError, NotFound
+
+    api = client.api
+    limits = request.limits
+    host_config = api.create_host_config(
+        network_mode="none",
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        read_only=True,
+        tmpfs={"/tmp": f"rw,noexec,nosuid,size={limits.tmpfs_size}"},
+        pids_limit=limits.pids,
+        mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes,
+        auto_remove=True,
+    )
+    container_id: str | None = None
+    finished = False
+    try:
+        created = api.create_container(
+            request.image,
+            command=["-c", source],
+            entrypoint=[interpreter],
+            environment=dict(request.environment),
+            labels=parity_labels(),
+            network_disabled=True,
+            host_config=host_config,
+            platform=request.platform,
+            working_dir="/",
+            stdin_open=False,
+            tty=False,
+            use_config_proxy=False,
+        )
+        container_id = created["Id"]
+        stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+        try:
+            api.start(container_id)
+        except APIError as error:
+            if _is_not_found(error):
+                return None
+            raise
+        stdout, stderr = _read_with_limits(api, container_id, stream, limits, request.image)
+        finished = True
+        return ProbeRun(stdout, stderr, interpreter)
+    except NotFound as error:
+        raise ProbeError(f"image {request.image} not found: {_explain(error)}") from error
+    except APIError as error:
+        raise EngineError(
+            f"image {request.image}: the engine refused the probe: {_explain(error)}"
+        ) from error
+    finally:
+        if container_id is not None and not finished:
+            # Never started (auto-remove does not apply) or interrupted: remove it ourselves.
+            _remove_quietly(api, container_id)
+
+
+def _read_with_limits(
+    api: Any, container_id: str, stream: Any, limits: ProbeLimits, image: str
+) -> tuple[bytes, bytes]:
+    """Read the probe's output, killing it on timeout or when it floods."""
+    stdout = bytearray()
+    stderr = bytearray()
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        _remove_quietly(api, container_id)
+
+    watchdog = threading.Timer(limits.timeout_seconds, kill)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        for out_chunk, err_chunk in stream:
+            if out_chunk:
+                stdout += out_chunk
+                if len(stdout) > MAX_OUTPUT_BYTES:
+                    _remove_quietly(api, container_id)
+                    raise ProbeError(
+                        f"image {image}: the probe printed more than "
+                        f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; stopped it"
+                    )
+            if err_chunk:
+                stderr += err_chunk
+                del stderr[:-_STDERR_TAIL_BYTES]
+    except (OSError, ValueError) as error:
+        if not timed_out.is_set():
+            raise EngineError(f"image {image}: lost the probe's output: {error}") from error
+    finally:
+        watchdog.cancel()
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    if timed_out.is_set():
+        raise ProbeError(
+            f"image {image}: the probe did not finish within "
+            f"{limits.timeout_seconds:g} s; stopped it"
+        )
+    return bytes(stdout), bytes(stderr)
+
+
+def _is_not_found(error: Any) -> bool:
+    text = _explain(error).lower()
+    return "executable file not found" in text or "no such file or directory" in text
+
+
+def _explain(error: Any) -> str:
+    explanation = getattr(error, "explanation", None)
+    return str(explanation if explanation else error)
+
+
+def _remove_quietly(api: Any, container_id: str) -> None:
+    from docker.errors import APIError, NotFound
+
+    try:
+        api.remove_container(container_id, force=True)
+    except NotFound:
+        pass
+    except APIError as error:
+        if "already in progress" not in _explain(error) and "No such container" not in _explain(
+            error
+        ):
+            raise

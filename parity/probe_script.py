@@ -1,0 +1,948 @@
+# parity probe: print one JSON document describing this interpreter and every
+# distribution `pip freeze --all` would list.
+#
+# Run unchanged by the target's own interpreter as `python -c <this source>` on
+# Python 2.7 and 3.5 through 3.14: standard library only, old syntax only (no
+# f-strings, annotations, keyword-only arguments, `nonlocal`), no reliance on
+# __file__, nothing written anywhere, no network, any user. A broken, huge or
+# unreadable distribution costs one entry in "warnings", never the run.
+#
+# The walk copies pip's: sys.path in order (minus the '' or cwd entry that
+# `python -m pip` drops), *.dist-info and *.egg-info in each directory, unpacked
+# and zipped eggs on the path, *.egg-link files (pip's importlib backend only),
+# the first distribution of each PEP 503 name wins, and freeze's own skip list.
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import platform
+import re
+import stat
+import sys
+import zipfile
+
+try:
+    from collections import OrderedDict
+except ImportError:  # pragma: no cover - every supported Python has it
+    OrderedDict = dict
+
+PROBE_FORMAT = 1
+FILE_CAP = 1024 * 1024  # bytes read from one metadata file at most
+SMALL_CAP = 64 * 1024  # INSTALLER, egg-link, os-release
+TOTAL_CAP = 64 * 1024 * 1024  # bytes read from all metadata files together
+LINE_CHUNK = 64 * 1024
+PY2 = sys.version_info[0] == 2
+if PY2:  # pragma: no cover - exercised by the Python 2.7 run
+    TEXT_TYPES = (unicode,)  # noqa: F821
+else:
+    TEXT_TYPES = (str,)
+
+# pip freeze never prints these (pip._internal.utils.compat.stdlib_pkgs).
+FREEZE_SKIPS = ("python", "wsgiref", "argparse")
+VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+NORMALIZE = re.compile(r"[-_.]+")
+NEWLINE = re.compile(r"\r\n|\r|\n")
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+BINARY = getattr(os, "O_BINARY", 0)
+
+
+class Unreadable(Exception):
+    """A metadata file that cannot or must not be read; the message says why."""
+
+
+def to_text(value):
+    """Return ``value`` as text that encodes as UTF-8, replacing what does not decode."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if PY2:  # pragma: no cover
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+
+
+def canonical(name):
+    return NORMALIZE.sub("-", name).lower()
+
+
+def safe_name(name):
+    return re.sub(r"[^A-Za-z0-9.]+", "-", name)
+
+
+def version_tuple(text):
+    numbers = []
+    for part in (text or "").split("."):
+        match = re.match(r"\d+", part)
+        if not match:
+            break
+        numbers.append(int(match.group(0)))
+    return tuple(numbers)
+
+
+class Budget(object):
+    """Counts the metadata bytes read so far, against TOTAL_CAP."""
+
+    def __init__(self):
+        self.used = 0
+
+    def spend(self, count):
+        self.used += count
+
+    def exhausted(self):
+        return self.used >= TOTAL_CAP
+
+
+def open_regular(path):
+    """Open ``path`` for reading only if it is a regular file (never a FIFO or device)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise Unreadable(describe_os_error(error))
+    if not stat.S_ISREG(mode):
+        raise Unreadable("is not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | NONBLOCK | BINARY)
+    except OSError as error:
+        raise Unreadable(describe_os_error(error))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Unreadable("is not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def describe_os_error(error):
+    return to_text(getattr(error, "strerror", None) or str(error))
+
+
+def read_header_block(stream, cap):
+    """Read RFC 822 header lines up to the first blank line; (bytes, hit_cap)."""
+    pieces = []
+    used = 0
+    at_line_start = True
+    while True:
+        piece = stream.readline(LINE_CHUNK)
+        if not piece:
+            return b"".join(pieces), False
+        used += len(piece)
+        if used > cap:
+            return b"".join(pieces), True
+        if at_line_start and piece in (b"\n", b"\r\n", b"\r"):
+            return b"".join(pieces), False
+        pieces.append(piece)
+        at_line_start = piece.endswith(b"\n") or piece.endswith(b"\r")
+
+
+def read_capped(stream, cap):
+    """Read a whole small file; raise Unreadable when it is larger than ``cap``."""
+    data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise Unreadable("is larger than %d bytes" % cap)
+    return data
+
+
+class DirSource(object):
+    """Metadata files in a directory (a .dist-info, .egg-info or EGG-INFO directory)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def display(self, member=None):
+        return os.path.join(self.path, member) if member else self.path
+
+    def exists(self, member):
+        return os.path.lexists(os.path.join(self.path, member))
+
+    def headers(self, member, budget):
+        stream = open_regular(os.path.join(self.path, member))
+        try:
+            data, hit_cap = read_header_block(stream, FILE_CAP)
+        finally:
+            stream.close()
+        budget.spend(len(data))
+        return data, hit_cap
+
+    def small(self, member, cap, budget):
+        stream = open_regular(os.path.join(self.path, member))
+        try:
+            data = read_capped(stream, cap)
+        finally:
+            stream.close()
+        budget.spend(len(data))
+        return data
+
+
+class FileSource(DirSource):
+    """A distutils-style .egg-info *file*: the file itself is PKG-INFO."""
+
+    def exists(self, member):
+        return member == "PKG-INFO"
+
+    def headers(self, member, budget):
+        stream = open_regular(self.path)
+        try:
+            data, hit_cap = read_header_block(stream, FILE_CAP)
+        finally:
+            stream.close()
+        budget.spend(len(data))
+        return data, hit_cap
+
+    def small(self, member, cap, budget):
+        raise Unreadable("has no %s" % member)
+
+
+class ZipSource(object):
+    """Metadata files inside a zip archive on sys.path (a zipped egg, or a zip of packages)."""
+
+    def __init__(self, archive, zip_file, prefix):
+        self.archive = archive
+        self.zip_file = zip_file
+        self.prefix = prefix
+
+    def display(self, member=None):
+        inner = self.prefix + "/" + member if member else self.prefix
+        return os.path.join(self.archive, inner)
+
+    def exists(self, member):
+        try:
+            self.zip_file.getinfo(self.prefix + "/" + member)
+            return True
+        except KeyError:
+            return False
+
+    def _open(self, member):
+        try:
+            return self.zip_file.open(self.prefix + "/" + member)
+        except KeyError:
+            raise Unreadable("does not exist")
+        except (zipfile.BadZipfile, RuntimeError, NotImplementedError) as error:
+            raise Unreadable(to_text(str(error)))
+
+    def headers(self, member, budget):
+        stream = self._open(member)
+        try:
+            data = stream.read(FILE_CAP + 1)
+        finally:
+            stream.close()
+        budget.spend(len(data))
+        hit_cap = len(data) > FILE_CAP
+        lines = []
+        for line in data[:FILE_CAP].splitlines(True):
+            if line in (b"\n", b"\r\n", b"\r"):
+                return b"".join(lines), False
+            lines.append(line)
+        return b"".join(lines), hit_cap
+
+    def small(self, member, cap, budget):
+        stream = self._open(member)
+        try:
+            data = read_capped(stream, cap)
+        finally:
+            stream.close()
+        budget.spend(len(data))
+        return data
+
+
+class Candidate(object):
+    """A metadata directory (or file) found on sys.path, not read yet."""
+
+    def __init__(self, source, kind, location, file_name, via_egg_link=False):
+        self.source = source
+        self.kind = kind  # "dist-info" or "egg-info"
+        self.location = location
+        self.file_name = file_name  # "foo-1.0.dist-info", "foo-1.0-py3.9.egg", "EGG-INFO"
+        self.via_egg_link = via_egg_link
+
+    def name_and_version_from_file_name(self):
+        """(name, version) as pkg_resources reads them from the file name; either may be None."""
+        stem = self.file_name
+        for suffix in (".dist-info", ".egg-info", ".egg"):
+            if stem.lower().endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        parts = stem.split("-")
+        name = parts[0] or None
+        version = parts[1] if len(parts) > 1 and parts[1] else None
+        if name is not None:
+            name = name.replace("_", "-")
+        return name, version
+
+
+class Walk(object):
+    """Everything found on sys.path: candidates in pip's order, egg-link names, warnings."""
+
+    def __init__(self, paths):
+        self.paths = paths
+        self.candidates = []
+        self.egg_link_names = set()
+        self.warnings = []
+        self.listings = {}
+
+    def listing(self, directory):
+        if directory not in self.listings:
+            try:
+                self.listings[directory] = sorted(os.listdir(directory))
+            except OSError:
+                self.listings[directory] = []
+        return self.listings[directory]
+
+    def run(self):
+        for entry in self.paths:
+            directory = entry or "."
+            for child in self.listing(directory) if os.path.isdir(directory) else ():
+                if child.lower().endswith(".egg-link"):
+                    self.egg_link_names.add(child)
+        for entry in self.paths:
+            try:
+                self.scan_entry(entry)
+            except Exception as error:  # one odd sys.path entry must not end the run
+                self.warn("skipped sys.path entry %s: %s" % (to_text(entry), explain(error)))
+        return self
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def scan_entry(self, entry):
+        directory = entry or "."
+        if os.path.isdir(directory):
+            if is_unpacked_egg(directory):
+                self.add_egg_dir(directory)
+                return
+            self.scan_directory(directory, via_egg_link=False)
+            self.follow_egg_links(directory)
+        elif os.path.isfile(directory) and not directory.lower().endswith(".whl"):
+            if zipfile.is_zipfile(directory):
+                self.scan_zip(directory)
+
+    def add_egg_dir(self, directory):
+        source = DirSource(os.path.join(directory, "EGG-INFO"))
+        name = os.path.basename(directory.rstrip(os.sep))
+        self.candidates.append(Candidate(source, "egg-info", directory, name))
+
+    def scan_directory(self, directory, via_egg_link):
+        for child in self.listing(directory):
+            lower = child.lower()
+            path = os.path.join(directory, child)
+            if lower.endswith(".dist-info"):
+                if os.path.isdir(path):
+                    source = DirSource(path)
+                    self.candidates.append(
+                        Candidate(source, "dist-info", directory, child, via_egg_link)
+                    )
+                else:
+                    self.warn("%s is not a directory; skipped it" % to_text(path))
+            elif lower.endswith(".egg-info"):
+                source = DirSource(path) if os.path.isdir(path) else FileSource(path)
+                self.candidates.append(
+                    Candidate(source, "egg-info", directory, child, via_egg_link)
+                )
+
+    def follow_egg_links(self, directory):
+        for child in self.listing(directory):
+            if not child.lower().endswith(".egg-link"):
+                continue
+            path = os.path.join(directory, child)
+            try:
+                stream = open_regular(path)
+                try:
+                    text = to_text(read_capped(stream, SMALL_CAP))
+                finally:
+                    stream.close()
+            except Unreadable as error:
+                self.warn("%s %s; skipped it" % (to_text(path), error))
+                continue
+            target = next((line.strip() for line in NEWLINE.split(text) if line.strip()), "")
+            if not target:
+                continue
+            if isinstance(directory, bytes) and not isinstance(target, bytes):
+                target = target.encode(sys.getfilesystemencoding() or "utf-8", "replace")
+            target = os.path.join(directory, target)
+            if os.path.isdir(target):
+                self.scan_directory(target, via_egg_link=True)
+
+    def scan_zip(self, archive):
+        try:
+            zip_file = zipfile.ZipFile(archive)
+        except (zipfile.BadZipfile, OSError, IOError, RuntimeError) as error:
+            self.warn(
+                "cannot read zip archive %s on sys.path: %s" % (to_text(archive), explain(error))
+            )
+            return
+        tops = set()
+        for member in zip_file.namelist():
+            if "/" in member:
+                tops.add(member.split("/", 1)[0])
+        base_is_egg = archive.lower().endswith(".egg")
+        for top in sorted(tops):
+            lower = top.lower()
+            if lower.endswith(".dist-info") or lower.endswith(".egg-info"):
+                kind = "dist-info" if lower.endswith(".dist-info") else "egg-info"
+                source = ZipSource(archive, zip_file, top)
+                self.candidates.append(Candidate(source, kind, archive, top))
+            elif base_is_egg and lower == "egg-info":
+                source = ZipSource(archive, zip_file, top)
+                name = os.path.basename(archive)
+                self.candidates.append(Candidate(source, "egg-info", archive, name))
+
+
+def is_unpacked_egg(directory):
+    return directory.lower().rstrip("/\\").endswith(".egg") and os.path.isfile(
+        os.path.join(directory, "EGG-INFO", "PKG-INFO")
+    )
+
+
+def explain(error):
+    if isinstance(error, (OSError, IOError)):
+        return describe_os_error(error)
+    return "%s: %s" % (type(error).__name__, to_text(str(error)))
+
+
+def parse_headers(text):
+    """RFC 822 headers as a list of (lower-case key, value), folded lines joined."""
+    headers = []
+    for line in NEWLINE.split(text):
+        if line[:1] in (" ", "\t"):
+            if headers:
+                key, value = headers[-1]
+                headers[-1] = (key, (value + " " + line.strip()).strip())
+            continue
+        key, separator, value = line.partition(":")
+        if separator:
+            headers.append((key.strip().lower(), value.strip()))
+    return headers
+
+
+def first_header(headers, key):
+    for found_key, value in headers:
+        if found_key == key:
+            return value
+    return None
+
+
+def all_headers(headers, key):
+    return [value for found_key, value in headers if found_key == key]
+
+
+def decode_metadata(data, label, problems):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append("%s is not valid UTF-8 (undecodable bytes replaced)" % label)
+        return data.decode("utf-8", "replace")
+
+
+def egg_info_requires(text):
+    """requires.txt sections as Requires-Dist lines, as importlib.metadata converts them."""
+    requires = []
+    section = None
+    for raw in NEWLINE.split(text):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        extra, _, markers = (section or "").partition(":")
+        if extra and markers:
+            markers = "(" + markers + ")"
+        conditions = [part for part in (markers, extra and 'extra == "%s"' % extra) if part]
+        suffix = "; " + " and ".join(conditions) if conditions else ""
+        space = " " if "@" in line and conditions else ""
+        requires.append(line + space + suffix)
+    return requires
+
+
+def clean_direct_url(data):
+    """A PEP 610 direct_url.json as pip accepts it, or raise ValueError saying why not."""
+    if not isinstance(data, dict):
+        raise ValueError("is not a JSON object")
+    url = data.get("url")
+    if not isinstance(url, TEXT_TYPES):
+        raise ValueError("has no url")
+    infos = [key for key in ("archive_info", "dir_info", "vcs_info") if key in data]
+    if len(infos) != 1 or not isinstance(data[infos[0]], dict):
+        raise ValueError("needs exactly one of archive_info, dir_info, vcs_info")
+    key = infos[0]
+    info = data[key]
+    cleaned = OrderedDict([("url", url)])
+    if key == "dir_info":
+        editable = info.get("editable", False)
+        if not isinstance(editable, bool):
+            raise ValueError("dir_info.editable is not a boolean")
+        cleaned[key] = OrderedDict([("editable", editable)])
+    elif key == "vcs_info":
+        vcs_info = OrderedDict()
+        for field, required in (("vcs", True), ("commit_id", True), ("requested_revision", False)):
+            value = info.get(field)
+            if isinstance(value, TEXT_TYPES):
+                vcs_info[field] = value
+            elif required or value is not None:
+                raise ValueError("vcs_info.%s is not a string" % field)
+        cleaned[key] = vcs_info
+    else:
+        archive_info = OrderedDict()
+        if isinstance(info.get("hash"), TEXT_TYPES):
+            archive_info["hash"] = info["hash"]
+        hashes = info.get("hashes")
+        if isinstance(hashes, dict):
+            archive_info["hashes"] = OrderedDict(
+                (k, v) for k, v in sorted(hashes.items()) if isinstance(v, TEXT_TYPES)
+            )
+        cleaned[key] = archive_info
+    if isinstance(data.get("subdirectory"), TEXT_TYPES):
+        cleaned["subdirectory"] = data["subdirectory"]
+    return cleaned
+
+
+class Record(object):
+    """One distribution read from its metadata."""
+
+    def __init__(self, candidate, name, version):
+        self.candidate = candidate
+        self.name = name
+        self.version = version
+        self.installer = None
+        self.requires = []
+        self.direct_url = None
+        self.editable = False
+        self.format = candidate.kind
+
+    @property
+    def key(self):
+        return canonical(self.name)
+
+
+class Reader(object):
+    """Reads candidates into records, each failure one warning, within the total budget."""
+
+    def __init__(self, pkg_resources_names):
+        self.budget = Budget()
+        self.warnings = []
+        self.budget_warned = False
+        self.pkg_resources_names = pkg_resources_names
+
+    def read(self, candidate):
+        label = to_text(candidate.source.display())
+        try:
+            if self.budget.exhausted():
+                return self.from_file_name(candidate, label)
+            return self.from_metadata(candidate, label)
+        except Unreadable as error:
+            self.warnings.append("skipped %s: %s" % (label, error))
+        except Exception as error:  # a broken distribution costs one warning, never the run
+            self.warnings.append("skipped %s: %s" % (label, explain(error)))
+        return None
+
+    def from_file_name(self, candidate, label):
+        if not self.budget_warned:
+            self.budget_warned = True
+            self.warnings.append(
+                "read %d MiB of metadata; later distributions are named from their file names"
+                % (TOTAL_CAP // (1024 * 1024))
+            )
+        name, version = candidate.name_and_version_from_file_name()
+        if not name or not version:
+            raise Unreadable("metadata budget exhausted and the file name holds no version")
+        return Record(candidate, to_text(name), to_text(version))
+
+    def from_metadata(self, candidate, label):
+        source = candidate.source
+        problems = []
+        member = "METADATA" if candidate.kind == "dist-info" else "PKG-INFO"
+        if (
+            candidate.kind == "dist-info"
+            and not source.exists(member)
+            and source.exists("PKG-INFO")
+        ):
+            member = "PKG-INFO"
+        if not source.exists(member):
+            raise Unreadable("has no %s file" % member)
+        try:
+            data, hit_cap = source.headers(member, self.budget)
+        except Unreadable as error:
+            raise Unreadable("%s %s" % (member, error))
+        if hit_cap:
+            problems.append("%s headers exceed %d bytes; read only the first" % (member, FILE_CAP))
+        headers = parse_headers(decode_metadata(data, member, problems))
+        name = first_header(headers, "name")
+        version = first_header(headers, "version")
+        file_name, file_version = candidate.name_and_version_from_file_name()
+        if not name and self.pkg_resources_names and file_name:
+            name = to_text(file_name)
+        if not version and file_version:
+            version = to_text(file_version)
+            problems.append("%s has no Version; took it from the file name" % member)
+        if not name or not version:
+            raise Unreadable("%s has no %s" % (member, "Name" if not name else "Version"))
+        record = Record(candidate, name, version)
+        record.requires = all_headers(headers, "requires-dist")
+        if candidate.kind == "egg-info" and not record.requires:
+            record.requires = self.read_requires_txt(source, problems)
+        record.installer = self.read_installer(source, problems)
+        record.direct_url = self.read_direct_url(source, problems)
+        for problem in problems:
+            self.warnings.append("%s: %s" % (label, problem))
+        return record
+
+    def read_requires_txt(self, source, problems):
+        if not source.exists("requires.txt"):
+            return []
+        try:
+            data = source.small("requires.txt", FILE_CAP, self.budget)
+        except Unreadable as error:
+            problems.append("requires.txt %s; Requires-Dist left empty" % error)
+            return []
+        return egg_info_requires(decode_metadata(data, "requires.txt", problems))
+
+    def read_installer(self, source, problems):
+        if not source.exists("INSTALLER"):
+            return None
+        try:
+            data = source.small("INSTALLER", SMALL_CAP, self.budget)
+        except Unreadable as error:
+            problems.append("INSTALLER %s" % error)
+            return None
+        lines = decode_metadata(data, "INSTALLER", problems).strip().splitlines()
+        return lines[0].strip() if lines and lines[0].strip() else None
+
+    def read_direct_url(self, source, problems):
+        if not source.exists("direct_url.json"):
+            return None
+        try:
+            data = source.small("direct_url.json", FILE_CAP, self.budget)
+            text = decode_metadata(data, "direct_url.json", problems)
+            return clean_direct_url(json.loads(text))
+        except Unreadable as error:
+            problems.append("direct_url.json %s; ignored it" % error)
+        except ValueError as error:  # JSON syntax, or not PEP 610's shape
+            problems.append("direct_url.json %s; ignored it" % to_text(str(error)))
+        except RecursionError_ as error:
+            problems.append("direct_url.json is nested too deeply; ignored it (%s)" % error)
+        return None
+
+
+try:
+    RecursionError_ = RecursionError
+except NameError:  # pragma: no cover - Python 2.7 and 3.4
+    RecursionError_ = RuntimeError
+
+
+def search_path():
+    """sys.path as `python -m pip` sees it: without a leading '' or current directory."""
+    paths = list(sys.path)
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = None
+    if paths and paths[0] in ("", cwd):
+        paths.pop(0)
+    return paths
+
+
+def uses_importlib_backend(pip_version):
+    """Whether pip reads installed metadata with importlib.metadata (else pkg_resources)."""
+    if sys.version_info >= (3, 14):
+        return True
+    choice = os.environ.get("_PIP_USE_IMPORTLIB_METADATA")
+    if choice is not None:
+        lowered = choice.lower()
+        if lowered in ("y", "yes", "t", "true", "on", "1"):
+            return True
+        if lowered in ("n", "no", "f", "false", "off", "0"):
+            return False
+    if sys.version_info < (3, 11):
+        return False
+    if pip_version is not None and version_tuple(pip_version) < (22, 2):
+        return False
+    try:
+        import importlib.metadata as importlib_metadata
+    except ImportError:  # pragma: no cover
+        return True
+    return bool(getattr(importlib_metadata, "_PIP_USE_IMPORTLIB_METADATA", True))
+
+
+def first_pip_version(records):
+    for record in records:
+        if record is not None and record.key == "pip" and not record.candidate.via_egg_link:
+            return record.version
+    return None
+
+
+def mark_editable(record, egg_link_names):
+    """pip's rule: direct_url.json decides; without one, an egg-link named after the project."""
+    if record.direct_url is not None:
+        dir_info = record.direct_url.get("dir_info") or {}
+        record.editable = bool(dir_info.get("editable"))
+        return
+    names = (record.name + ".egg-link", safe_name(record.name) + ".egg-link")
+    linked = any(name in egg_link_names for name in names)
+    if linked or record.candidate.via_egg_link:
+        record.editable = linked
+        record.format = "egg-link"
+
+
+def select(records, importlib_backend, egg_link_names, warnings):
+    """First distribution of each name wins, as pip's environment walk does."""
+    found = set()
+    selected = []
+    link_names = set(to_text(name) for name in egg_link_names)
+    for record in records:
+        if record is None:
+            continue
+        if record.candidate.via_egg_link and not importlib_backend:
+            continue
+        key = record.key
+        if key in found:
+            continue
+        found.add(key)
+        if not VALID_NAME.match(key):
+            warnings.append(
+                "skipped %s: '%s' is not a valid project name"
+                % (to_text(record.candidate.source.display()), to_text(record.name))
+            )
+            continue
+        if key in FREEZE_SKIPS:
+            continue
+        mark_editable(record, link_names)
+        selected.append(record)
+    return selected
+
+
+def find_distributions():
+    """(distribution records, pip version, warnings) for what pip freeze --all lists."""
+    walk = Walk(search_path()).run()
+    pkg_resources_names = sys.version_info < (3, 11)
+    reader = Reader(pkg_resources_names)
+    records = [reader.read(candidate) for candidate in walk.candidates]
+    pip_version = first_pip_version(records)
+    importlib_backend = uses_importlib_backend(pip_version)
+    warnings = walk.warnings + reader.warnings
+    selected = select(records, importlib_backend, walk.egg_link_names, warnings)
+    return selected, pip_version, warnings
+
+
+def record_json(record):
+    return OrderedDict(
+        [
+            ("name", to_text(record.name)),
+            ("version", to_text(record.version)),
+            ("installer", to_text(record.installer)),
+            ("location", to_text(os.path.abspath(record.candidate.location))),
+            ("requires", [to_text(line) for line in record.requires]),
+            ("direct_url", text_tree(record.direct_url)),
+            ("editable", record.editable),
+            ("format", record.format),
+        ]
+    )
+
+
+def text_tree(value):
+    if isinstance(value, dict):
+        return OrderedDict((to_text(k), text_tree(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [text_tree(item) for item in value]
+    if isinstance(value, (bytes,) + TEXT_TYPES):
+        return to_text(value)
+    return value
+
+
+def call(function, default=""):
+    try:
+        return function()
+    except Exception:  # platform facts are best effort
+        return default
+
+
+def full_version(info):
+    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    if info.releaselevel != "final":
+        version += info.releaselevel[0] + str(info.serial)
+    return version
+
+
+def marker_environment():
+    """PEP 508 markers, computed as packaging.markers.default_environment() does."""
+    implementation = getattr(sys, "implementation", None)
+    if implementation is not None:
+        implementation_version = full_version(implementation.version)
+        implementation_name = implementation.name
+    else:  # Python 2.7: what packaging releases that ran there reported
+        implementation_version = "0"
+        implementation_name = ""
+    return OrderedDict(
+        [
+            ("implementation_name", implementation_name),
+            ("implementation_version", implementation_version),
+            ("os_name", os.name),
+            ("platform_machine", call(platform.machine)),
+            ("platform_release", call(platform.release)),
+            ("platform_system", call(platform.system)),
+            ("platform_version", call(platform.version)),
+            ("python_full_version", call(platform.python_version)),
+            ("platform_python_implementation", call(platform.python_implementation)),
+            ("python_version", ".".join(call(platform.python_version_tuple, ("", ""))[:2])),
+            ("sys_platform", sys.platform),
+        ]
+    )
+
+
+def read_small_file(path):
+    try:
+        stream = open_regular(path)
+    except Unreadable:
+        return None
+    try:
+        return read_capped(stream, SMALL_CAP).decode("utf-8", "replace")
+    except (Unreadable, OSError, IOError):
+        return None
+    finally:
+        stream.close()
+
+
+def os_release():
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        text = read_small_file(path)
+        if text is None:
+            continue
+        for line in NEWLINE.split(text):
+            key, separator, value = line.partition("=")
+            if separator and key.strip() == "PRETTY_NAME":
+                return unquote(value.strip())
+    return ("%s %s" % (call(platform.system), call(platform.release))).strip()
+
+
+def unquote(value):
+    """An os-release value without its shell quotes."""
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def libc():
+    confstr = getattr(os, "confstr", None)
+    if confstr is not None:
+        try:
+            value = confstr("CS_GNU_LIBC_VERSION")
+        except (ValueError, OSError):
+            value = None
+        if value:
+            parts = value.split()
+            if len(parts) == 2 and parts[0] == "glibc":
+                return "glibc " + parts[1]
+    return glibc_from_ctypes() or musl()
+
+
+def glibc_from_ctypes():
+    """gnu_get_libc_version() where os.confstr does not know it (Python 2.7)."""
+    if not sys.platform.startswith("linux"):
+        return ""
+    try:
+        import ctypes
+
+        function = ctypes.CDLL(None).gnu_get_libc_version
+    except (ImportError, OSError, AttributeError):
+        return ""
+    function.restype = ctypes.c_char_p
+    value = function()
+    if not isinstance(value, bytes):
+        return ""
+    return "glibc " + value.decode("ascii", "replace")
+
+
+def musl():
+    if not sys.platform.startswith("linux"):
+        return ""
+    import glob
+
+    loaders = sorted(glob.glob("/lib/ld-musl-*.so.1"))
+    if not loaders:
+        return ""
+    try:
+        import subprocess
+
+        process = subprocess.Popen(
+            [loaders[0]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        _, err = process.communicate()
+    except (OSError, ValueError):
+        return "musl"
+    match = re.search(r"Version\s+([0-9][0-9A-Za-z.]*)", err.decode("utf-8", "replace"))
+    return "musl " + match.group(1) if match else "musl"
+
+
+def is_virtualenv():
+    """pip's running_under_virtualenv(): PEP 405 venvs and legacy virtualenv."""
+    return hasattr(sys, "real_prefix") or sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+
+
+def externally_managed(in_venv):
+    """PEP 668, as pip checks it: never inside a virtual environment."""
+    if in_venv:
+        return False
+    try:
+        import sysconfig
+
+        stdlib = sysconfig.get_path("stdlib")
+    except Exception:  # a broken sysconfig means no marker we can find
+        return False
+    return bool(stdlib) and os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
+
+
+def implementation_name():
+    implementation = getattr(sys, "implementation", None)
+    if implementation is not None:
+        return implementation.name
+    return call(platform.python_implementation, "cpython").lower()
+
+
+def interpreter_json(pip_version):
+    in_venv = is_virtualenv()
+    base_prefix = getattr(sys, "real_prefix", None) or getattr(sys, "base_prefix", sys.prefix)
+    return OrderedDict(
+        [
+            ("implementation", to_text(implementation_name())),
+            ("version", to_text(call(platform.python_version))),
+            ("executable", to_text(sys.executable or "")),
+            ("prefix", to_text(sys.prefix or "")),
+            ("base_prefix", to_text(base_prefix or "")),
+            ("is_venv", in_venv),
+            ("machine", to_text(call(platform.machine))),
+            ("os", to_text(call(os_release))),
+            ("libc", to_text(call(libc))),
+            ("pip_version", to_text(pip_version)),
+            ("externally_managed", externally_managed(in_venv)),
+            ("markers", text_tree(marker_environment())),
+            ("sys_path", [to_text(entry) for entry in sys.path]),
+        ]
+    )
+
+
+def main():
+    records, pip_version, warnings = find_distributions()
+    document = OrderedDict(
+        [
+            ("probe", PROBE_FORMAT),
+            ("interpreter", interpreter_json(pip_version)),
+            ("distributions", [record_json(record) for record in records]),
+            ("warnings", [to_text(message) for message in warnings]),
+        ]
+    )
+    sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

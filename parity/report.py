@@ -1,0 +1,129 @@
+"""What compare() returns: rows of drift between named sides, with severities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+SCHEMA = "parity.report/1"
+
+
+class Severity(str, Enum):
+    """How much a row matters. Ordered: ``none`` < ``info`` < ``warning`` < ``error``."""
+
+    NONE = "none"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_RANK = {Severity.NONE: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
+
+
+class Status(str, Enum):
+    """What kind of difference a row shows (DESIGN.md, JSON report)."""
+
+    SAME = "same"
+    VERSION = "version"
+    MISSING = "missing"
+    UNSATISFIED = "unsatisfied"
+    SOURCE = "source"
+    PLATFORM = "platform"
+    DIFFERS = "differs"  # interpreter rows
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a report: its name in the report (``local``) and what it was read from."""
+
+    name: str
+    kind: str
+    ref: str
+    description: str = ""
+    image_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InterpreterRow:
+    """One interpreter fact compared across the sides."""
+
+    field: str
+    values: Mapping[str, str | None]
+    status: Status
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    """One distribution compared across the sides.
+
+    ``values`` maps side name to version, requirement specifier, or None where absent.
+    ``change`` is set on version rows; ``missing_from`` on missing rows; ``detail`` carries
+    the marker of a platform row, the origins of a source row, or the unmet specifier.
+    """
+
+    name: str
+    values: Mapping[str, str | None]
+    status: Status
+    severity: Severity
+    change: str | None = None
+    missing_from: tuple[str, ...] = ()
+    detail: str | None = None
+    declared_at: str | None = None  # "requirements.txt:3" when a declared side names it
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of comparing environments. Pure data; formats turn it into text."""
+
+    sides: tuple[Side, ...]
+    interpreter: tuple[InterpreterRow, ...]
+    packages: tuple[PackageRow, ...]
+    fail_on: Severity = Severity.ERROR
+    warnings: tuple[str, ...] = field(default=())
+    compared: int = 0  # how many package names were compared
+
+    def rows_at_or_above(self, severity: Severity) -> list[InterpreterRow | PackageRow]:
+        rows: list[InterpreterRow | PackageRow] = [*self.interpreter, *self.packages]
+        return [row for row in rows if row.severity != Severity.NONE and row.severity >= severity]
+
+    @property
+    def has_drift(self) -> bool:
+        """True when any row reaches the failing severity (exit code 1)."""
+        return bool(self.rows_at_or_above(self.fail_on))
+
+    @property
+    def verdict(self) -> str:
+        return "drift" if self.has_drift else "parity"
+
+    def count(self, severity: Severity) -> int:
+        rows: list[InterpreterRow | PackageRow] = [*self.interpreter, *self.packages]
+        return sum(1 for row in rows if row.severity == severity)
+
+    def side_names(self) -> tuple[str, ...]:
+        return tuple(side.name for side in self.sides)

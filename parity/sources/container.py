@@ -1,0 +1,172 @@
+"""Container sides: an image built from a Dockerfile, or an existing image, probed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from parity.cache import ProbeCache, cache_dir, probe_key
+from parity.engine.build import BuildOptions, BuildProgress
+from parity.engine.probe_run import ProbeLimits
+from parity.errors import ParityError, SourceError
+from parity.model import Environment
+
+
+class ContainerSourceError(SourceError):
+    """A container-side reference (Dockerfile path, image name) that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ContainerOptions:
+    """How to build and probe the container side."""
+
+    build: BuildOptions = field(default_factory=BuildOptions)
+    python: str | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    use_cache: bool = True
+    limits: ProbeLimits = field(default_factory=ProbeLimits)
+
+
+@dataclass(frozen=True)
+class ProbeEvent:
+    """Progress of the container side, for the terminal: building, probing, cached."""
+
+    stage: str  # "build", "probe", "cached"
+    build: BuildProgress | None = None
+    detail: str = ""
+
+
+ProgressCallback = Callable[[ProbeEvent], None]
+
+
+def resolve_dockerfile(ref: str) -> tuple[str, str]:
+    """(context directory, Dockerfile path) for ``dockerfile:REF`` (a file, or a directory)."""
+    path = os.path.abspath(ref)
+    if os.path.isdir(path):
+        path = os.path.join(path, "Dockerfile")
+    if not os.path.isfile(path):
+        raise ContainerSourceError("no such Dockerfile", ref)
+    return os.path.dirname(path), path
+
+
+class ContainerProber:
+    """Builds and probes images through one engine connection, opened on first use."""
+
+    def __init__(
+        self,
+        options: ContainerOptions,
+        on_progress: ProgressCallback | None = None,
+        connect: Callable[[], Any] | None = None,
+    ) -> None:
+        self.options = options
+        self.on_progress = on_progress
+        self._connect = connect
+        self._client: Any = None
+        self.cache = ProbeCache(cache_dir())
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            if self._connect is not None:
+                self._client = self._connect()
+            else:
+                from parity.engine.client import connect
+
+                self._client = connect()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _emit(self, event: ProbeEvent) -> None:
+        if self.on_progress is not None:
+            self.on_progress(event)
+
+    def load_dockerfile(self, ref: str) -> Environment:
+        """Build the image for ``dockerfile:REF`` (layer cache reused) and probe it."""
+        from parity.engine.build import build_image
+
+        context, dockerfile = resolve_dockerfile(ref)
+
+        def forward(progress: BuildProgress) -> None:
+            self._emit(ProbeEvent("build", progress))
+
+        image_id = build_image(self.client, context, dockerfile, self.options.build, forward)
+        description = f"image {_short(image_id)} built from {os.path.relpath(dockerfile)}"
+        return self._probe(image_id, kind="dockerfile", ref=ref, description=description)
+
+    def load_image(self, ref: str) -> Environment:
+        """Probe an image that exists locally (never pulled unless the build options say so)."""
+        image_id = self.image_id(ref)
+        description = f"image {ref} ({_short(image_id)})"
+        return self._probe(image_id, kind="image", ref=ref, description=description)
+
+    def image_id(self, ref: str) -> str:
+        from docker.errors import APIError, ImageNotFound
+
+        try:
+            return str(self.client.api.inspect_image(ref)["Id"])
+        except ImageNotFound:
+            if not self.options.build.pull:
+                raise ContainerSourceError(
+                    "image not found locally (parity pulls only with --pull)", f"image {ref}"
+                ) from None
+        except APIError as error:
+            raise ContainerSourceError(str(error.explanation or error), f"image {ref}") from error
+        try:
+            self.client.images.pull(ref, platform=self.options.build.platform)
+            return str(self.client.api.inspect_image(ref)["Id"])
+        except APIError as error:
+            raise ContainerSourceError(
+                f"cannot pull: {error.explanation or error}", f"image {ref}"
+            ) from error
+
+    def _probe(self, image_id: str, *, kind: str, ref: str, description: str) -> Environment:
+        from parity.probe import PROBE_SOURCE, parse_probe_output
+
+        key = probe_key(image_id, self.options.python, self.options.environment, PROBE_SOURCE)
+        if self.options.use_cache:
+            cached = self.cache.get(key)
+            if cached is not None:
+                try:
+                    environment = parse_probe_output(
+                        cached, kind=kind, ref=ref, description=description
+                    )
+                except ParityError:
+                    self.cache.discard(key)
+                else:
+                    self._emit(ProbeEvent("cached", detail=_short(image_id)))
+                    return replace(environment, image_id=image_id)
+        output = self.run_probe(image_id)
+        environment = parse_probe_output(output, kind=kind, ref=ref, description=description)
+        self.cache.put(key, output)
+        return replace(environment, image_id=image_id)
+
+    def run_probe(self, image_id: str) -> bytes:
+        """Run the probe in a fresh container of ``image_id``; return what it printed."""
+        from parity.engine.probe_run import ProbeRequest, run_probe
+        from parity.errors import ProbeError
+        from parity.probe import PROBE_SOURCE
+
+        self._emit(ProbeEvent("probe", detail=_short(image_id)))
+        request = ProbeRequest(
+            image=image_id,
+            python=self.options.python,
+            environment=self.options.environment,
+            platform=self.options.build.platform,
+            limits=self.options.limits,
+        )
+        run = run_probe(self.client, request, PROBE_SOURCE)
+        if not run.stdout.strip():
+            stderr = run.stderr.decode("utf-8", "replace").strip().splitlines()
+            last = stderr[-1] if stderr else "no output at all"
+            raise ProbeError(f"image {_short(image_id)}: the probe printed nothing ({last})")
+        return run.stdout
+
+
+def _short(image_id: str) -> str:
+    return image_id.split(":", 1)[-1][:12]

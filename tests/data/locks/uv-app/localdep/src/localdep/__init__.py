@@ -1,0 +1,1 @@
+"""A tiny local path dependency for parity lock tests."""

@@ -1,0 +1,121 @@
+"""End to end: each sample project, a real venv, a real image build, the real CLI.
+
+The expected drift is computed independently from ``pip freeze`` on each side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLES
+from tests.helpers import (
+    expected_drift,
+    image_freeze,
+    load_report,
+    make_venv,
+    report_rows,
+    run_parity,
+    venv_freeze,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (but .venv) with its content hash, to prove nothing changed."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".venv" not in path.parts
+    }
+
+
+@pytest.fixture
+def sample(tmp_path: Path, base_image: Any, request: pytest.FixtureRequest) -> Path:
+    """A copy of the sample project with its developer venv made from laptop-freeze.txt."""
+    base_image("3.11")
+    name = request.param
+    project = tmp_path / name
+    shutil.copytree(SAMPLES / name, project, ignore=shutil.ignore_patterns(".venv"))
+    make_venv(project / ".venv", project / "laptop-freeze.txt")
+    return project
+
+
+def check_sample(project: Path, tmp_path: Path) -> tuple[int, dict[str, Any], str]:
+    output = tmp_path / "report.json"
+    result = run_parity(
+        "check",
+        str(project),
+        "--format",
+        "json",
+        "--output",
+        str(output),
+        "-q",
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""},
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, load_report(output), result.stderr
+
+
+@pytest.mark.parametrize("sample", ["flask-requirements", "venv-multistage"], indirect=True)
+def test_sample_drift_matches_pip_freeze_on_both_sides(
+    sample: Path, tmp_path: Path, docker_client: Any
+) -> None:
+    before = tree_digest(sample)
+    venv_before = venv_freeze(sample / ".venv" / "bin" / "python")
+    code, report, _ = check_sample(sample, tmp_path)
+
+    container = next(side for side in report["sides"] if side["name"] == "container")
+    local_freeze = venv_freeze(sample / ".venv" / "bin" / "python")
+    container_freeze = image_freeze(docker_client, container["image_id"])
+    expected = expected_drift(local_freeze, container_freeze)
+
+    assert report["schema"] == "parity.report/1"
+    assert report_rows(report, "local", "container") == expected
+    assert code == (1 if expected else 0)
+    assert report["verdict"] == ("drift" if expected else "parity")
+    # parity changed neither the project nor the venv
+    assert tree_digest(sample) == before
+    assert local_freeze == venv_before
+
+
+@pytest.mark.parametrize("sample", ["venv-multistage"], indirect=True)
+def test_venv_sample_exact_rows(sample: Path, tmp_path: Path) -> None:
+    """The multi-stage sample pins everything, so its drift is known exactly."""
+    _, report, _ = check_sample(sample, tmp_path)
+    rows = {row["name"]: row for row in report["packages"]}
+    assert set(rows) == {"packaging", "tomli"}
+    assert rows["packaging"]["values"] == {"local": "24.1", "container": "24.0"}
+    assert rows["packaging"]["change"] == "minor"
+    assert rows["tomli"]["status"] == "missing"
+    assert rows["tomli"]["missing_from"] == ["container"]
+    # The probe ran the venv's interpreter (first on the image's PATH), not the system one.
+    container = next(side for side in report["sides"] if side["name"] == "container")
+    assert container["kind"] == "dockerfile"
+
+
+@pytest.mark.parametrize("sample", ["flask-requirements"], indirect=True)
+def test_flask_sample_declared_requirements_hold_in_the_image(sample: Path, tmp_path: Path) -> None:
+    """requirements.txt (with -r, -c, a marker and an unpinned name) against the built image."""
+    output = tmp_path / "diff.json"
+    result = run_parity(
+        "diff",
+        f"requirements:{sample / 'requirements.txt'}",
+        f"dockerfile:{sample / 'Dockerfile'}",
+        "--format",
+        "json",
+        "--output",
+        str(output),
+        "-q",
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    report = load_report(output)
+    assert report["packages"] == []
+    assert report["verdict"] == "parity"
+    assert report["summary"]["compared"] == 6  # 4 requirements and 2 constraints
