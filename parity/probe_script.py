@@ -3,8 +3,8 @@
 #
 # Run unchanged by the target's own interpreter as `python -c <this source>` on
 # Python 2.7 and 3.5 through 3.14: standard library only, old syntax only (no
-# f-strings, annotations, keyword-only arguments, `nonlocal`), no reliance on
-# __file__, nothing written anywhere, no network, any user. A broken, huge or
+# f-strings, annotations, keyword-only arguments, `nonlocal`), no file name of
+# its own, nothing written anywhere, no network, any user. A broken, huge or
 # unreadable distribution costs one entry in "warnings", never the run.
 #
 # The walk copies pip's: sys.path in order (minus the '' or cwd entry that
@@ -590,8 +590,8 @@ class Reader(object):
             record.requires = self.read_requires_txt(source, problems)
         record.installer = self.read_installer(source, problems)
         record.direct_url = self.read_direct_url(source, problems)
-        for problem in problems:
-            self.warnings.append("%s: %s" % (label, problem))
+        if problems:  # one warning per distribution, however many problems it has
+            self.warnings.append("%s: %s" % (label, "; ".join(problems)))
         return record
 
     def read_requires_txt(self, source, problems):

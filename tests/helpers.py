@@ -63,7 +63,9 @@ def image_freeze(client: Any, image: str, python: str = "python3") -> dict[str, 
     return parse_freeze(output.decode("utf-8"))
 
 
-def expected_drift(left: dict[str, str], right: dict[str, str]) -> set[tuple[str, str | None, str | None]]:
+def expected_drift(
+    left: dict[str, str], right: dict[str, str]
+) -> set[tuple[str, str | None, str | None]]:
     """(name, left version, right version) for every non-tooling package that differs."""
     rows = set()
     for name in left.keys() | right.keys():
@@ -74,7 +76,9 @@ def expected_drift(left: dict[str, str], right: dict[str, str]) -> set[tuple[str
     return rows
 
 
-def run_parity(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_parity(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (``python -m parity``)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
@@ -87,10 +91,10 @@ def run_parity(*args: str, env: dict[str, str] | None = None, cwd: Path | None =
     )
 
 
-def report_rows(report: dict[str, Any], left: str, right: str) -> set[tuple[str, str | None, str | None]]:
-    return {
-        (row["name"], row["values"][left], row["values"][right]) for row in report["packages"]
-    }
+def report_rows(
+    report: dict[str, Any], left: str, right: str
+) -> set[tuple[str, str | None, str | None]]:
+    return {(row["name"], row["values"][left], row["values"][right]) for row in report["packages"]}
 
 
 def load_report(path: Path) -> dict[str, Any]:

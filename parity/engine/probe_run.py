@@ -140,16 +140,14 @@ def _read_with_limits(
     watchdog = threading.Timer(limits.timeout_seconds, kill)
     watchdog.daemon = True
     watchdog.start()
+    flooded = False
     try:
         for out_chunk, err_chunk in stream:
             if out_chunk:
                 stdout += out_chunk
                 if len(stdout) > MAX_OUTPUT_BYTES:
-                    _remove_quietly(api, container_id)
-                    raise ProbeError(
-                        f"image {image}: the probe printed more than "
-                        f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; stopped it"
-                    )
+                    flooded = True
+                    break
             if err_chunk:
                 stderr += err_chunk
                 del stderr[:-_STDERR_TAIL_BYTES]
@@ -161,6 +159,13 @@ def _read_with_limits(
         close = getattr(stream, "close", None)
         if close is not None:
             close()
+    if flooded:
+        # Only now: the engine cannot remove a container whose output stream is still open.
+        _remove_quietly(api, container_id)
+        raise ProbeError(
+            f"image {image}: the probe printed more than "
+            f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; stopped it"
+        )
     if timed_out.is_set():
         raise ProbeError(
             f"image {image}: the probe did not finish within "
@@ -191,3 +196,40 @@ def _remove_quietly(api: Any, container_id: str) -> None:
             error
         ):
             raise
+
+
+def sweep_stale_containers(client: Any) -> int:
+    """Remove probe containers left by parity runs on this host whose process is gone.
+
+    A run killed with SIGKILL cannot clean up after itself; the next run does. Returns
+    how many containers were removed.
+    """
+    from docker.errors import APIError
+
+    hostname = socket.gethostname()
+    try:
+        containers = client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"})
+    except APIError:
+        return 0
+    removed = 0
+    for container in containers:
+        labels = container.get("Labels") or {}
+        if labels.get(LABEL_HOST) != hostname or _process_alive(labels.get(LABEL_PID, "")):
+            continue
+        _remove_quietly(client.api, container["Id"])
+        removed += 1
+    return removed
+
+
+def _process_alive(pid_text: str) -> bool:
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

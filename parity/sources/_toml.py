@@ -50,6 +50,8 @@ def parse_toml(text: str, path: Path, error_type: type[SourceError]) -> dict[str
     except tomllib.TOMLDecodeError as error:
         reason, line = _split_decode_error(str(error), text)
         raise error_type(f"invalid TOML: {reason}", Location(str(path), line)) from None
+    except ValueError as error:  # an integer too long to convert
+        raise error_type(f"invalid TOML: {error}", str(path)) from None
     except RecursionError:
         raise error_type("invalid TOML: values are nested too deeply", str(path)) from None
 
@@ -66,7 +68,8 @@ def _split_decode_error(message: str, text: str) -> tuple[str, int | None]:
 
 
 def key_lines(text: str) -> dict[tuple[str, str], int]:
-    """Map ``(table, key)`` to the 1-based line where ``key = ...`` is written in ``table``.
+    """Map ``(table, key)`` to the 1-based line where ``key = ...`` is written in ``table``
+    (or where ``[table.key]`` opens it as a sub-table).
 
     A cheap line scan (not a TOML parser) used only to point messages at a line: it
     understands ``[table]`` headers and bare or quoted keys, which covers dependency
@@ -78,7 +81,9 @@ def key_lines(text: str) -> dict[tuple[str, str], int]:
         stripped = raw.strip()
         header = _TABLE_HEADER.match(stripped)
         if header:
-            table = ".".join(_unquote(part) for part in _split_dotted(header.group(1)))
+            parts = [_unquote(part) for part in _split_dotted(header.group(1))]
+            table = ".".join(parts)
+            lines.setdefault((".".join(parts[:-1]), parts[-1]), number)  # [parent.key]
             continue
         key = _KEY.match(stripped)
         if key:

@@ -75,6 +75,9 @@ class ContainerProber:
                 from parity.engine.client import connect
 
                 self._client = connect()
+            from parity.engine.probe_run import sweep_stale_containers
+
+            sweep_stale_containers(self._client)
         return self._client
 
     def close(self) -> None:

@@ -21,7 +21,10 @@ from parity.errors import SourceError
 _NAME_START = "_a-zA-Z\u017f\u212a"
 _NAME = f"[{_NAME_START}][{_NAME_START}0-9]*"
 _PATTERN = re.compile(
-    r"\$(?:(?P<escaped>\$)|(?P<named>" + _NAME + r")|\{(?:(?P<braced>" + _NAME
+    r"\$(?:(?P<escaped>\$)|(?P<named>"
+    + _NAME
+    + r")|\{(?:(?P<braced>"
+    + _NAME
     # The greedy ``.*`` runs to the last ``}`` of the line, as in compose-go.
     + r"(?::?[-+?].*)?)\}|(?P<invalid>)))"
 )
@@ -176,26 +179,36 @@ def parse_dotenv(
     text: str,
     variables: Mapping[str, str],
     on_missing: MissingHandler | None = None,
+    *,
+    known: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Parse a ``.env`` / ``env_file`` text with compose's rules.
 
     ``KEY=VALUE`` and ``KEY: VALUE`` lines, an ``export`` prefix, ``#`` comments (inline
     only after a space on unquoted values), single quotes (literal), double quotes
     (escapes such as ``\\n``, may span lines), and a bare ``KEY`` that copies
-    ``variables[KEY]`` when set. Values are interpolated: ``variables`` first, then the
-    keys already read from this text. Raises :class:`InterpolationError` with the line.
+    ``variables[KEY]`` when set. Values are interpolated from ``variables`` first, then
+    from the keys read so far: ``known`` (compose passes a service's earlier env_files),
+    updated line by line. Returns ``known`` updated with this text's keys. Raises
+    :class:`InterpolationError` with the line.
     """
-    return _DotenvParser(variables, on_missing).parse(text.removeprefix(_UTF8_BOM))
+    parser = _DotenvParser(variables, on_missing, dict(known or {}))
+    return parser.parse(text.removeprefix(_UTF8_BOM))
 
 
 class _DotenvParser:
     """compose-go's dotenv parser, statement by statement, counting lines for errors."""
 
-    def __init__(self, variables: Mapping[str, str], on_missing: MissingHandler | None) -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, str],
+        on_missing: MissingHandler | None,
+        values: dict[str, str],
+    ) -> None:
         self.variables = variables
         self.on_missing = on_missing
         self.line = 1
-        self.values: dict[str, str] = {}
+        self.values = values
 
     def parse(self, text: str) -> dict[str, str]:
         rest = self._statement_start(text)
@@ -264,18 +277,19 @@ class _DotenvParser:
         return "", 0, False
 
     def _value(self, text: str) -> tuple[str, str]:
+        start_line = self.line
         quote = text[:1]
         if quote not in ("'", '"'):
             value, _, rest = text.partition("\n")
             self.line += 1
             value = value.split(" #", 1)[0].rstrip(_GO_SPACE)
-            return self._expand(value), rest
+            return self._expand(value, start_line), rest
         value, rest, closed = self._quoted(text, quote)
         if not closed:
             first_line = text.split("\n", 1)[0]
-            raise InterpolationError(f"unterminated quoted value {first_line}", self.line)
+            raise InterpolationError(f"unterminated quoted value {first_line}", start_line)
         if quote == '"':
-            value = self._expand(_expand_escapes(value))
+            value = self._expand(_expand_escapes(value), start_line)
         return value, rest
 
     def _quoted(self, text: str, quote: str) -> tuple[str, str, bool]:
@@ -300,15 +314,15 @@ class _DotenvParser:
         return "", "", False
 
     def _lookup(self, name: str) -> str | None:
-        """compose-go's order: the outer variables first, then keys read from this text."""
+        """compose-go's order: the outer variables first, then the keys read so far."""
         value = self.variables.get(name)
         return self.values.get(name) if value is None else value
 
-    def _expand(self, value: str) -> str:
+    def _expand(self, value: str, line: int) -> str:
         try:
             return _interpolate(value, self._lookup, self.on_missing)
         except InterpolationError as error:
-            raise InterpolationError(error.reason, self.line) from None
+            raise InterpolationError(error.reason, line) from None
 
 
 def _is_key_char(char: str) -> bool:
@@ -325,7 +339,7 @@ def _unescape(match: re.Match[str]) -> str:
         return "$$"  # the interpolation step turns it into a literal "$"
     if text.startswith("\\0"):
         return _octal_escape(text)
-    replacement: Optional[str] = _SIMPLE_ESCAPES.get(text[1])
+    replacement: str | None = _SIMPLE_ESCAPES.get(text[1])
     return text if replacement is None else replacement
 
 
@@ -338,3 +352,35 @@ def _octal_escape(text: str) -> str:
         if code <= 0o377:
             return chr(code)
     return rewritten
+
+
+def parse_raw_env(text: str, variables: Mapping[str, str]) -> dict[str, str]:
+    """Parse an ``env_file`` with ``format: raw`` (docker's ``--env-file`` syntax).
+
+    ``KEY=VALUE`` taken literally (no quotes, no interpolation, no trimming of the value),
+    ``#`` comment lines, and a bare ``KEY`` copied from ``variables`` when set.
+    """
+    values: dict[str, str] = {}
+    for number, raw_line in enumerate(_scanner_lines(text.removeprefix(_UTF8_BOM)), start=1):
+        line = raw_line.lstrip(_GO_SPACE)
+        if not line or line.startswith("#"):
+            continue
+        name, has_value, value = line.partition("=")
+        name = name.lstrip(" \t")
+        if " " in name or "\t" in name:
+            raise InterpolationError(f"variable {name!r} contains whitespaces", number)
+        if not name:
+            raise InterpolationError(f"no variable name on line {line!r}", number)
+        if has_value:
+            values[name] = value
+        elif line in variables:
+            values[name.strip()] = variables[line]
+    return values
+
+
+def _scanner_lines(text: str) -> list[str]:
+    """Lines as Go's bufio.Scanner gives them: split on "\\n", one trailing "\\r" dropped."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]

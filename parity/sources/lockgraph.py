@@ -33,7 +33,7 @@ from packaging.markers import (
     UndefinedEnvironmentName,
 )
 
-from parity.model import Location
+from parity.model import Location, canonical_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -319,10 +319,23 @@ class _MarkerParser:
         """Evaluate the comparison when all its variables are known, else keep it."""
         if not atom.variables <= self.known.keys():
             return atom_condition(atom)
-        environment = {name: self.known[name] for name in atom.variables}
-        if evaluate_marker(Marker(atom.render()), environment, self.context):
-            return ALWAYS
-        return NEVER
+        decided = _extra_membership(atom, self.known)
+        if decided is None:
+            environment = {name: self.known[name] for name in atom.variables}
+            decided = evaluate_marker(Marker(atom.render()), environment, self.context)
+        return ALWAYS if decided else NEVER
+
+
+def _extra_membership(atom: Atom, known: KnownValues) -> bool | None:
+    """``extra == "x"`` against a set of chosen extras (packaging < 26.4 wants one string)."""
+    if atom.op not in ("==", "!=") or atom.left_is_variable == atom.right_is_variable:
+        return None
+    variable, value = (atom.left, atom.right) if atom.left_is_variable else (atom.right, atom.left)
+    chosen = known.get(variable)
+    if variable != "extra" or not isinstance(chosen, frozenset):
+        return None
+    member = canonical_name(value) in {canonical_name(name) for name in chosen}
+    return member if atom.op == "==" else not member
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:

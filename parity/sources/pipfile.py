@@ -12,6 +12,7 @@ Entries become :class:`~parity.model.Requirement` values the way pipenv reads th
   ``and``, as pipenv does when it locks.
 * ``[requires] python_version = "3.11"`` becomes the Python requirement ``==3.11.*``;
   ``python_full_version = "3.11.7"`` becomes ``==3.11.7`` (and wins when both are given).
+* A name in both tables keeps its ``[packages]`` entry; custom categories are not read.
 
 Pipenv names a local path dependency by a generated key (``"5448283" = {path = "."}``):
 the first 7 hex digits of a hash. For such keys the project name is read from the path's

@@ -225,7 +225,7 @@ def pipfile_hash(
         return None
     try:
         content = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # dates, deep nesting: pipenv fails too
         return None
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 

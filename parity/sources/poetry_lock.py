@@ -331,11 +331,19 @@ def _project_from(data: TomlTable) -> _Project:
         name=get_str(project, "name", "project.") or get_str(poetry, "name", "tool.poetry."),
         version=version,
         package_mode=package_mode,
-        python=requires_python or (python if isinstance(python, str) else None),
+        python=requires_python or (_pep440(python) if isinstance(python, str) else None),
         groups=groups,
         extras=extras,
         found=True,
     )
+
+
+def _pep440(constraint: str) -> str:
+    """A Poetry Python constraint (``^3.9``) as a PEP 440 specifier when it has one form."""
+    alternatives = poetry_constraint(constraint)
+    if alternatives is None or len(alternatives) != 1:
+        return constraint
+    return ",".join(f"{op}{version}" for op, version in alternatives[0])
 
 
 def _pep621_specs(lines: Sequence[str], enrich: Mapping[str, list[_Spec]]) -> list[_Spec]:
@@ -376,8 +384,8 @@ def _with_marker(spec: _Spec, marker: str | None) -> _Spec:
 
 def _poetry_groups(poetry: TomlTable) -> dict[str, tuple[_Spec, ...]]:
     groups: dict[str, tuple[_Spec, ...]] = {}
-    legacy = get_table(poetry, "dev-dependencies", "tool.poetry.")
-    if legacy:
+    if "dev-dependencies" in poetry:
+        legacy = get_table(poetry, "dev-dependencies", "tool.poetry.")
         groups["dev"] = _specs_of(legacy, "tool.poetry.dev-dependencies.")
     for name, table in get_table(poetry, "group", "tool.poetry.").items():
         if not isinstance(table, Mapping):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,11 @@ class _Document:
         return self.where()
 
     def line_of_key(self, table: str, key: str) -> Location:
-        return self.where(key_lines(self.text).get((table, key)))
+        return self.where(self._key_lines.get((table, key)))
+
+    @cached_property
+    def _key_lines(self) -> dict[tuple[str, str], int]:
+        return key_lines(self.text)
 
     @property
     def project_name(self) -> str:
@@ -123,8 +128,8 @@ def _main_requirements(document: _Document, warnings: list[str]) -> list[Require
         return _poetry_table(document, poetry_dependencies, "tool.poetry.dependencies", ())
     if "dependencies" in _string_list(document, project.get("dynamic", []), "dynamic"):
         warnings.append(
-            f"{document.path}: [project] dependencies are dynamic (computed by the build "
-            "backend), so they cannot be read from pyproject.toml"
+            "[project] dependencies are dynamic (computed by the build backend), "
+            "so they cannot be read from pyproject.toml"
         )
     return []
 
@@ -161,17 +166,26 @@ def _extra(
         raise PyprojectError(f"unknown extra {extra!r} (known extras: {known})", document.where())
     if name in seen:
         return []
-    found: list[Requirement] = []
-    for requirement in optional[name]:
+    return _expand(document, optional, optional[name], (*seen, name))
+
+
+def _expand(
+    document: _Document,
+    optional: Mapping[str, list[Requirement]],
+    requirements: list[Requirement],
+    seen: tuple[str, ...],
+) -> list[Requirement]:
+    """Replace ``myproj[a]`` (the project itself) by the requirements of its extra ``a``."""
+    expanded: list[Requirement] = []
+    for requirement in requirements:
         if not _is_self_reference(document, requirement):
-            found.append(requirement)
+            expanded.append(requirement)
             continue
-        for inner_extra in requirement.extras:
-            for inner in _extra(document, optional, inner_extra, (*seen, name)):
-                found.append(
-                    replace(inner, marker=_and_markers([requirement.marker, inner.marker]))
-                )
-    return found
+        for extra in requirement.extras:
+            for inner in _extra(document, optional, extra, seen):
+                marker = _and_markers([requirement.marker, inner.marker])
+                expanded.append(replace(inner, marker=marker))
+    return expanded
 
 
 def _is_self_reference(document: _Document, requirement: Requirement) -> bool:
@@ -181,21 +195,10 @@ def _is_self_reference(document: _Document, requirement: Requirement) -> bool:
 def _expand_self_references(
     document: _Document, requirements: list[Requirement]
 ) -> list[Requirement]:
-    """Replace ``myproj[a]`` (the project itself) by the requirements of its extra ``a``."""
+    """Dependencies or a group with the project's own extras replaced by their contents."""
     if not any(_is_self_reference(document, requirement) for requirement in requirements):
         return requirements
-    optional = _optional_dependencies(document)
-    expanded: list[Requirement] = []
-    for requirement in requirements:
-        if not _is_self_reference(document, requirement):
-            expanded.append(requirement)
-            continue
-        for extra in requirement.extras:
-            for inner in _extra(document, optional, extra, ()):
-                expanded.append(
-                    replace(inner, marker=_and_markers([requirement.marker, inner.marker]))
-                )
-    return expanded
+    return _expand(document, _optional_dependencies(document), requirements, ())
 
 
 def _pep508_list(document: _Document, values: object, what: str) -> list[Requirement]:
@@ -213,7 +216,8 @@ def _pep508(document: _Document, text: str) -> Requirement:
     try:
         parsed = Pep508Requirement(text)
     except InvalidRequirement as error:
-        raise PyprojectError(f"invalid requirement {text!r}: {error}", where) from None
+        reason = str(error).splitlines()[0]
+        raise PyprojectError(f"invalid requirement {text!r}: {reason}", where) from None
     return Requirement(
         name=parsed.name,
         specifier=str(parsed.specifier),
@@ -332,7 +336,9 @@ def _pep735_group(document: _Document, table: Mapping[str, Any], group: str) -> 
     try:
         texts = resolve_dependency_group(table, group)
     except (ValueError, LookupError) as error:  # includes InvalidRequirement
-        raise PyprojectError(f"[dependency-groups] {error}", document.where()) from None
+        reason = str(error).splitlines()[0]
+        where = document.line_of_key("", "dependency-groups")
+        raise PyprojectError(f"[dependency-groups]: {reason}", where) from None
     return [_pep508(document, text) for text in texts]
 
 
@@ -699,7 +705,7 @@ def python_constraint_to_marker(constraint: str) -> str | None:
 
 def _python_clause(specifier: str) -> str:
     """``>=3.8`` -> ``python_version >= '3.8'``; ``>=3.8.1`` uses ``python_full_version``."""
-    operator = re.match(r"[<>=!~]*", specifier).group()  # type: ignore[union-attr]
+    operator = specifier[: len(specifier) - len(specifier.lstrip("<>=!~"))]
     version = specifier[len(operator) :]
     precision = len(_parse_version(version.removesuffix(".*")).release)
     variable = "python_full_version" if precision >= 3 else "python_version"

@@ -12,7 +12,7 @@ silently:
   warning (constraints add no packages).
 * Local paths (``.``, ``-e ./pkg``, ``./dist/x.whl``) are resolved relative to the
   directory of the file that names them (pip uses its working directory). A path that
-  does not exist there is kept, named after its last component, with a warning.
+  does not exist there, or a directory pip could not install, is kept with a warning.
 * A name pip cannot know before building is taken from the project's metadata
   (pyproject.toml, setup.cfg, setup.py), an sdist file name, or for a VCS URL without
   ``#egg=`` the repository name (with a warning), instead of failing or staying unnamed.
@@ -63,7 +63,7 @@ __all__ = [
 
 
 class RequirementsError(SourceError):
-    """A requirements file pip could not read either; names the file and line.
+    """A requirements file that cannot be read as pip reads it; names the file and line.
 
     Credentials in any URL inside the message are redacted.
     """
@@ -100,7 +100,10 @@ def parse_requirements(path: str, *, environ: Mapping[str, str] | None = None) -
     if _is_remote(path):
         if not path.lower().startswith("file:"):
             raise RequirementsError(f"remote requirements files are not fetched: {path}")
-        path = _file_url_path(path)
+        local = _file_url_path(path)
+        if local is None:
+            raise RequirementsError(f"only local file URLs can be read: {path}")
+        path = local
     if "\x00" in path:
         raise RequirementsError("the file name contains a NUL character", repr(path))
     reader = _Reader(os.environ if environ is None else environ)
@@ -411,12 +414,13 @@ def _split_line(line: _Line) -> tuple[_LineParts, list[str]]:
 
 
 def _line_error(line: _Line, reason: str) -> RequirementsError:
-    return RequirementsError(f"{reason}: {line.text!r}", line.location)
+    return RequirementsError(f"{reason} in {line.text!r}", line.location)
 
 
 # --- includes and the reader ------------------------------------------------------
 
 _REMOTE = re.compile(r"^(http|https|file):", re.IGNORECASE)
+_MAX_INCLUDE_DEPTH = 50
 
 
 def _is_remote(path: str) -> bool:
@@ -527,6 +531,9 @@ class _Reader:
             cycle = " -> ".join([earlier.display for earlier in chain] + [target])
             reason = f"{option} {written} includes {target} again (cycle {cycle})"
             raise RequirementsError(reason, line.location)
+        if len(chain) >= _MAX_INCLUDE_DEPTH:
+            reason = f"{option} {written}: includes are nested more than {_MAX_INCLUDE_DEPTH} deep"
+            raise RequirementsError(reason, line.location)
         self.read(target, constraint=nested_constraint, chain=chain)
 
     def _include_target(self, line: _Line, option: str, written: str) -> str | None:
@@ -536,7 +543,10 @@ class _Reader:
         path = written
         if _is_remote(written):
             if written.lower().startswith("file:"):
-                path = _file_url_path(written)
+                local = _file_url_path(written)
+                if local is None:
+                    raise _line_error(line, f"only local file URLs can be included: {written}")
+                path = local
             elif option == "-r":
                 raise RequirementsError(
                     f"remote includes are not fetched: {written}", line.location
@@ -580,11 +590,11 @@ def _unique(items: Iterable[Any]) -> list[Any]:
     return kept
 
 
-def _file_url_path(url: str) -> str:
-    """The local path a ``file:`` URL names."""
+def _file_url_path(url: str) -> str | None:
+    """The local path a ``file:`` URL names, or None for a URL naming another host."""
     parts = _urlsplit(url)
     if parts is None or parts.netloc not in ("", "localhost"):
-        raise RequirementsError(f"unsupported file URL: {url}")
+        return None
     return urllib.request.url2pathname(parts.path)
 
 
@@ -685,9 +695,23 @@ def _url_basename(url: str) -> str:
     return os.path.basename(urllib.parse.unquote(parts.path).rstrip("/"))
 
 
-def _may_be_missing_path(text: str) -> bool:
-    """Whether ``text`` reads as a local path (not a URL, scp-style address or requirement)."""
-    return _looks_like_path(text) and ":" not in text and "@" not in text
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_.~+/-]+$")
+
+
+def _missing_project_name(text: str, base_dir: str) -> str | None:
+    """The name to assume for ``text`` when it reads as a path to a project that is not here.
+
+    Only plain relative or absolute paths qualify (no URL, ``@`` or markup) whose last
+    component is a valid project name; anything else stays an invalid requirement.
+    """
+    path_text = _strip_suffix_extras(text)
+    if not (_looks_like_path(path_text) and _PLAIN_PATH.match(path_text)):
+        return None
+    path = os.path.normpath(os.path.join(base_dir, path_text))
+    if os.path.exists(path):
+        return None
+    name = os.path.basename(path)
+    return name if _PROJECT_NAME.match(name) else None
 
 
 def _is_installable(directory: str) -> bool:
@@ -799,7 +823,7 @@ class _RequirementBuilder:
         try:
             requirement = PackagingRequirement(text)
         except InvalidRequirement as error:
-            if _may_be_missing_path(text) and not os.path.exists(os.path.join(self.base_dir, text)):
+            if _missing_project_name(text, self.base_dir) is not None:
                 return self._missing_path(text, extras, marker)
             raise self.error(self._invalid_message(text, error)) from None
         return _Parts(
@@ -869,7 +893,8 @@ class _RequirementBuilder:
         except InvalidSdistFilename:
             pass
         else:
-            return _Parts(str(name), f"=={version}", extras, marker, url)
+            if _PROJECT_NAME.match(name):
+                return _Parts(str(name), f"=={version}", extras, marker, url)
         if _scheme(url) in _VCS_SCHEMES:
             guessed = _repository_name(url)
             if guessed is not None:
@@ -887,19 +912,13 @@ class _RequirementBuilder:
             name = os.path.basename(os.path.abspath(directory))
             self.warn(f"no project name found in {directory}; assuming {name!r}")
         if not _PROJECT_NAME.match(name):
-            self.warn(f"cannot tell which project {directory} holds; skipped")
-            return None
+            raise self.error(f"cannot tell which project {directory} holds: {name!r} is no name")
         return _Parts(name, "", extras, marker, url)
 
-    def _missing_path(
-        self, written: str, extras: tuple[str, ...], marker: str | None
-    ) -> _Parts | None:
+    def _missing_path(self, written: str, extras: tuple[str, ...], marker: str | None) -> _Parts:
         """A local path that does not exist here (pip resolves it from its working directory)."""
         path = os.path.normpath(os.path.join(self.base_dir, _strip_suffix_extras(written)))
-        name = os.path.basename(os.path.abspath(path))
-        if not _PROJECT_NAME.match(name):
-            self.warn(f"{written!r} is not a requirement nor an existing path; skipped")
-            return None
+        name = os.path.basename(path)
         self.warn(f"{path} does not exist; assuming the project at {written!r} is named {name!r}")
         return _Parts(name, "", extras, marker, _path_to_url(path))
 
@@ -924,7 +943,7 @@ class _RequirementBuilder:
                 url = f"{vcs}+{url}"
                 break
         if _scheme(url) not in _VCS_SCHEMES:
-            if _may_be_missing_path(without_extras):
+            if _missing_project_name(text, self.base_dir) is not None:
                 return self._missing_path(text, extras, None)
             raise self.error(
                 f"{text!r} is not a valid editable requirement: it should be a path to a "

@@ -66,6 +66,7 @@ class _Locked:
     optional: Mapping[str, tuple[TomlTable, ...]]
     groups: Mapping[str, tuple[TomlTable, ...]]
     default_groups: tuple[str, ...] | None
+    provides_extras: tuple[str, ...] | None  # [package.metadata] provides-extras, newer locks
 
     @property
     def key(self) -> str:
@@ -112,7 +113,7 @@ def _load(
     packages = [_read_package(table, index) for index, table in enumerate(_package_tables(data))]
     project = _read_pyproject(Path(path).parent / "pyproject.toml")
     roots = _find_roots(packages, data, project)
-    chosen_extras = _choose_extras(packages, roots, extras, all_extras)
+    chosen_extras = _choose_extras(packages, roots, extras, all_extras, "revision" in data)
     chosen_groups = _choose_groups(packages, roots, groups, no_default_groups, project)
     _check_conflicts(data, packages, roots, chosen_extras, chosen_groups)
     known: dict[str, str | frozenset[str]] = dict(marker_env or {})
@@ -163,6 +164,7 @@ def _read_package(table: TomlTable, index: int) -> _Locked:
         optional=_named_lists(get_table(table, "optional-dependencies", where), where),
         groups=_named_lists(get_table(table, "dev-dependencies", where), where),
         default_groups=_default_groups(table, where),
+        provides_extras=_provides_extras(get_table(table, "metadata", where), where),
     )
 
 
@@ -174,6 +176,13 @@ def _default_groups(table: TomlTable, where: str) -> tuple[str, ...] | None:
     if "default-groups" not in table:
         return None
     return tuple(canonical_name(group) for group in get_strings(table, "default-groups", where))
+
+
+def _provides_extras(metadata: TomlTable, where: str) -> tuple[str, ...] | None:
+    if "provides-extras" not in metadata:
+        return None
+    extras = get_strings(metadata, "provides-extras", f"{where}metadata.")
+    return tuple(canonical_name(extra) for extra in extras)
 
 
 def _read_pyproject(path: Path) -> TomlTable:
@@ -207,17 +216,25 @@ def _project_name(project: TomlTable) -> str | None:
 
 
 def _choose_extras(
-    packages: list[_Locked], roots: list[int], extras: Sequence[str], all_extras: bool
+    packages: list[_Locked],
+    roots: list[int],
+    extras: Sequence[str],
+    all_extras: bool,
+    has_revision: bool,
 ) -> list[str]:
     defined = sorted({extra for root in roots for extra in packages[root].optional})
     if all_extras:
         return defined
     chosen = [canonical_name(extra) for extra in extras]
-    unknown = [extra for extra in chosen if extra not in defined]
-    if unknown:
+    provided = [packages[root].provides_extras for root in roots]
+    # Like uv: locks with a revision record provides-extras (omitted when empty); older
+    # locks cannot tell an unknown extra, and uv ignores it.
+    known = {extra for extras in provided if extras is not None for extra in extras}
+    unknown = [extra for extra in chosen if extra not in known]
+    if unknown and (has_revision or any(extras is not None for extras in provided)):
         raise LockDataError(
             f"extra {', '.join(unknown)} is not defined by the project"
-            f" (it has: {', '.join(defined) or 'none'})"
+            f" (it has: {', '.join(sorted(known)) or 'none'})"
         )
     return sorted(set(chosen))
 

@@ -155,6 +155,12 @@ class RunningProbe:
         self._stderr = _Drain(self._process.stderr, _STDERR_TAIL_BYTES, keep_tail=True)
         self._result: Environment | None = None
 
+    def __enter__(self) -> RunningProbe:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
     def result(self) -> Environment:
         """Wait for the probe (until its 60 s deadline) and parse what it printed."""
         if self._result is None:
@@ -163,6 +169,10 @@ class RunningProbe:
             finally:
                 self.cancel()
         return self._result
+
+    def is_running(self) -> bool:
+        """Whether the probe process has not exited yet."""
+        return self._process.poll() is None
 
     def cancel(self) -> None:
         """Stop the probe if it still runs (safe to call more than once)."""

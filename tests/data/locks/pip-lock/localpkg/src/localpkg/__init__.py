@@ -1,0 +1,1 @@
+"""A local package for parity pylock tests."""
