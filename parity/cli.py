@@ -112,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--format", choices=("table", "json"), default="table")
     probe.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     probe.add_argument("-v", "--verbose", action="store_true", help="show the build log")
+
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="save an environment as JSON (parity.snapshot/1)",
+        description="Save any source's environment, to compare against later as snapshot:FILE.",
+    )
+    snapshot.add_argument("source", metavar="SOURCE")
+    snapshot.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    _add_container_options(snapshot)
+    _add_declaration_options(snapshot)
+    snapshot.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    snapshot.add_argument("-v", "--verbose", action="store_true", help="show the build log")
     return parser
 
 
@@ -218,6 +230,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "check": commands.run_check,
         "diff": commands.run_diff,
         "probe": commands.run_probe,
+        "snapshot": commands.run_snapshot,
     }
     return handlers[args.command](args)
 

@@ -8,8 +8,8 @@ import shutil
 import sys
 from collections.abc import Mapping
 
-from parity.compare import NamedEnvironment, compare
-from parity.detect import detect_container_source, detect_local_source
+from parity.compare import NamedEnvironment, compare, compare_with_declaration
+from parity.detect import detect_container_source, detect_declared_source, detect_local_source
 from parity.engine.build import BuildOptions
 from parity.engine.probe_run import ProbeLimits
 from parity.errors import UsageError
@@ -28,16 +28,23 @@ def run_check(args: argparse.Namespace) -> int:
     if not os.path.isdir(project_dir):
         raise UsageError(f"{project_dir}: no such project directory")
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        declared: SourceRef | None = None
         if args.local:
             local = parse_source(args.local)
         else:
             local = detect_local_source(project_dir, os.environ)
             progress.note(f"local side: {local} (detected; --local overrides)")
+            if local.kind == "venv":
+                declared = detect_declared_source(project_dir)
+                if declared is not None:
+                    progress.note(f"declared: {declared} (shown as a third column)")
         if args.container:
             container = parse_source(args.container)
         else:
             container = detect_container_source(project_dir)
             progress.note(f"container side: {container} (detected; --container overrides)")
+        if declared is not None:
+            return _check_with_declaration(args, declared, local, container, progress)
         return _compare_and_report(args, ("local", local), ("container", container), progress)
 
 
@@ -61,6 +68,30 @@ def run_probe(args: argparse.Namespace) -> int:
             loader.prober.close()
         progress.stop()
     sys.stdout.write(render_environment(environment, args.format))
+    return 0
+
+
+def run_snapshot(args: argparse.Namespace) -> int:
+    """``parity snapshot SOURCE -o FILE``: save an environment for later comparison."""
+    import json
+
+    from parity.cli import write_atomically
+    from parity.snapshot import environment_to_dict
+
+    source = parse_source(args.source)
+    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        loader = _loader(args, progress)
+        try:
+            environment = loader.load(source)
+        finally:
+            loader.prober.close()
+        progress.stop()
+    text = json.dumps(environment_to_dict(environment), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        write_atomically(args.output, text)
+        progress.note(f"saved {source} to {args.output}; compare with snapshot:{args.output}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -98,6 +129,40 @@ def _build_args(items: list[str]) -> dict[str, str]:
     return build_args
 
 
+def _check_with_declaration(
+    args: argparse.Namespace,
+    declared: SourceRef,
+    local: SourceRef,
+    container: SourceRef,
+    progress: Progress,
+) -> int:
+    """Three columns: the project's declaration or lock, the local venv, the container."""
+    loader = _loader(args, progress)
+    try:
+        local_env, container_env = _load_pair(loader, local, container)
+        declared_env = loader.load(declared, marker_env=_markers(container_env))
+    finally:
+        loader.prober.close()
+        progress.stop()
+    report = compare_with_declaration(
+        NamedEnvironment("declared", declared_env),
+        NamedEnvironment("local", local_env),
+        NamedEnvironment("container", container_env),
+        _policy(args),
+    )
+    _write_outputs(args, report)
+    return 1 if report.has_drift else 0
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    return Policy(
+        include_tooling=args.include_tooling,
+        ignore=frozenset(_canonical(name) for name in args.ignore),
+        show_same=args.show_same,
+        fail_on=Severity(args.fail_on),
+    )
+
+
 def _compare_and_report(
     args: argparse.Namespace,
     left: tuple[str, SourceRef],
@@ -110,14 +175,8 @@ def _compare_and_report(
     finally:
         loader.prober.close()
         progress.stop()
-    policy = Policy(
-        include_tooling=args.include_tooling,
-        ignore=frozenset(_canonical(name) for name in args.ignore),
-        show_same=args.show_same,
-        fail_on=Severity(args.fail_on),
-    )
     report = compare(
-        NamedEnvironment(left[0], left_env), NamedEnvironment(right[0], right_env), policy
+        NamedEnvironment(left[0], left_env), NamedEnvironment(right[0], right_env), _policy(args)
     )
     _write_outputs(args, report)
     return 1 if report.has_drift else 0

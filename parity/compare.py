@@ -8,7 +8,7 @@ declares requirements has none of its own and borrows the other side's).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -570,3 +570,87 @@ def _same_specifier(left: Requirement, right: Requirement) -> bool:
         return SpecifierSet(left.specifier) == SpecifierSet(right.specifier)
     except InvalidSpecifier:
         return left.specifier == right.specifier
+
+
+# --- three sides ---------------------------------------------------------------------------
+
+
+def compare_with_declaration(
+    declared: NamedEnvironment,
+    local: NamedEnvironment,
+    container: NamedEnvironment,
+    policy: Policy | None = None,
+) -> Report:
+    """Local against container, with a third column: what the project declares or locks.
+
+    Rows come from the local/container comparison; a row is added where both agree but
+    the declaration says otherwise. Each row's ``detail`` says which side left the
+    declaration, so a user sees whether to fix the venv or rebuild the image.
+    """
+    policy = policy or Policy()
+    main = compare(local, container, policy)
+    against_local = compare(declared, local, policy)
+    against_container = compare(declared, container, policy)
+    local_off = {row.name: row for row in against_local.packages if row.status != Status.SAME}
+    container_off = {
+        row.name: row for row in against_container.packages if row.status != Status.SAME
+    }
+    rows: dict[str, PackageRow] = {row.name: row for row in main.packages}
+    for name, row in local_off.items():
+        if name not in rows and name in container_off:
+            rows[name] = row  # local and container agree, and both left the declaration
+    merged = []
+    for name, row in rows.items():
+        values = {declared.name: _value_from(name, declared, against_local, against_container)}
+        values.update({side: row.values.get(side) for side in (local.name, container.name)})
+        for side, report in ((local.name, against_local), (container.name, against_container)):
+            if values.get(side) is None:
+                values[side] = _row_value(report, name, side)
+        left = [
+            side
+            for side, off in ((local.name, local_off), (container.name, container_off))
+            if name in off
+        ]
+        detail = row.detail
+        if left and len(left) < 2:
+            note = f"{left[0]} differs from {declared.name}"
+            detail = f"{detail}; {note}" if detail else note
+        merged.append(replace(row, values=values, detail=detail))
+    sides = (
+        Side(
+            declared.name,
+            declared.environment.kind,
+            declared.environment.ref,
+            declared.environment.description,
+        ),
+        *main.sides,
+    )
+    return replace(
+        main,
+        sides=sides,
+        packages=tuple(sorted(merged, key=lambda row: row.name)),
+        warnings=tuple(f"{declared.name}: {text}" for text in declared.environment.warnings)
+        + main.warnings,
+    )
+
+
+def _row_value(report: Report, name: str, side: str) -> str | None:
+    for row in report.packages:
+        if row.name == name:
+            return row.values.get(side)
+    return None
+
+
+def _value_from(name: str, declared: NamedEnvironment, *reports: Report) -> str | None:
+    for report in reports:
+        value = _row_value(report, name, declared.name)
+        if value is not None:
+            return value
+    environment = declared.environment
+    for package in environment.packages:
+        if package.key == name:
+            return package.version
+    for requirement in environment.requirements:
+        if requirement.key == name and not requirement.is_constraint:
+            return requirement.describe()
+    return None

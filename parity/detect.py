@@ -5,7 +5,7 @@ Local side, first match wins:
   2. a lock file: poetry.lock, uv.lock, pylock.toml (or one pylock.NAME.toml), Pipfile.lock;
   3. a declaration: Pipfile, then pyproject.toml when it declares dependencies;
   4. requirements.txt.
-Container side: PROJECT/Dockerfile.
+Container side: PROJECT/Dockerfile, else the first compose service with a local build.
 """
 
 from __future__ import annotations
@@ -73,11 +73,19 @@ def _declares_dependencies(path: str) -> bool:
 
 
 def detect_container_source(project_dir: str) -> SourceRef:
-    """The project's Dockerfile."""
+    """The project's Dockerfile; else the first compose service that builds locally."""
     dockerfile = os.path.join(project_dir, "Dockerfile")
     if os.path.isfile(dockerfile):
         return SourceRef("dockerfile", dockerfile)
+    from parity.sources.compose import find_compose_file, load_compose
+
+    compose_file = find_compose_file(project_dir)
+    if compose_file is not None:
+        project = load_compose(compose_file)
+        for service in project.services:
+            if service.active and service.build is not None and service.build.is_local:
+                return SourceRef("compose", f"{service.name}@{compose_file}")
     raise UsageError(
-        f"{project_dir}: no Dockerfile found; name the container side with --container "
-        "(dockerfile:PATH, image:NAME)"
+        f"{project_dir}: no Dockerfile found, and no compose service that builds one; name "
+        "the container side with --container (dockerfile:PATH, image:NAME, compose:SERVICE)"
     )

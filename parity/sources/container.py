@@ -91,16 +91,77 @@ class ContainerProber:
 
     def load_dockerfile(self, ref: str) -> Environment:
         """Build the image for ``dockerfile:REF`` (layer cache reused) and probe it."""
-        from parity.engine.build import build_image
-
         context, dockerfile = resolve_dockerfile(ref)
+        image_id = self.build(context, dockerfile)
+        description = f"image {_short(image_id)} built from {display_path(dockerfile)}"
+        return self._probe(image_id, kind="dockerfile", ref=ref, description=description)
+
+    def load_compose_service(self, ref: str) -> Environment:
+        """``compose:SERVICE[@FILE]``: build or take the service's image, probe it with its env."""
+        from parity.sources.compose import find_compose_file, load_compose, service
+
+        name, _, path = ref.partition("@")
+        compose_file = path or find_compose_file(".", search_parents=True)
+        if compose_file is None:
+            raise ContainerSourceError(
+                "no compose file here (compose.yaml, docker-compose.yml...); "
+                "write compose:SERVICE@FILE",
+                f"compose:{ref}",
+            )
+        project = load_compose(compose_file)
+        chosen = service(project, name)
+        environment = {key: value for key, value in chosen.environment if value is not None}
+        prober = self.with_environment(environment, chosen.platform)
+        where = f"service {chosen.name} of {display_path(project.path)}"
+        if chosen.build is not None and chosen.build.is_local:
+            build = chosen.build
+            options = prober.options.build
+            build_args = {**dict(build.args), **dict(options.build_args)}
+            prober = prober.with_build(
+                replace(
+                    options,
+                    build_args=build_args,
+                    target=options.target or build.target,
+                    network_mode=options.network_mode or build.network,
+                )
+            )
+            image_id = prober.build(build.context, build.dockerfile)
+            description = f"image {_short(image_id)} built for {where}"
+        elif chosen.image:
+            image_id = prober.image_id(chosen.image)
+            description = f"image {chosen.image} ({_short(image_id)}) of {where}"
+        else:
+            raise ContainerSourceError(
+                f"service {chosen.name!r} has neither a local build nor an image",
+                chosen.declared_at,
+            )
+        return prober._probe(image_id, kind="compose", ref=ref, description=description)
+
+    def with_environment(
+        self, environment: Mapping[str, str], platform: str | None
+    ) -> ContainerProber:
+        """A prober sharing this one's connection, probing with ``environment``."""
+        build = self.options.build
+        if platform and not build.platform:
+            build = replace(build, platform=platform)
+        return self._sibling(replace(self.options, environment=environment, build=build))
+
+    def with_build(self, build: BuildOptions) -> ContainerProber:
+        return self._sibling(replace(self.options, build=build))
+
+    def _sibling(self, options: ContainerOptions) -> ContainerProber:
+        sibling = ContainerProber(options, self.on_progress, self._connect)
+        sibling._client = self.client
+        return sibling
+
+    def build(self, context: str, dockerfile: str) -> str:
+        """Build ``dockerfile`` in ``context`` (layer cache reused); the image ID."""
+        from parity.engine.build import build_image
 
         def forward(progress: BuildProgress) -> None:
             self._emit(ProbeEvent("build", progress))
 
-        image_id = build_image(self.client, context, dockerfile, self.options.build, forward)
-        description = f"image {_short(image_id)} built from {os.path.relpath(dockerfile)}"
-        return self._probe(image_id, kind="dockerfile", ref=ref, description=description)
+        return build_image(self.client, context, dockerfile, self.options.build, forward)
 
     def load_image(self, ref: str) -> Environment:
         """Probe an image that exists locally (never pulled unless the build options say so)."""
@@ -169,6 +230,12 @@ class ContainerProber:
             last = stderr[-1] if stderr else "no output at all"
             raise ProbeError(f"image {_short(image_id)}: the probe printed nothing ({last})")
         return run.stdout
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _short(image_id: str) -> str:

@@ -93,6 +93,8 @@ class SourceLoader:
             return self.prober.load_dockerfile(ref)
         if kind == "image":
             return self.prober.load_image(ref)
+        if kind == "compose":
+            return self.prober.load_compose_service(ref)
         raise UsageError(f"{kind}: sources are not supported yet")
 
     def _load_lock(self, kind: str, ref: str, marker_env: Mapping[str, str] | None) -> Environment:

@@ -1,0 +1,10 @@
+"""URL configuration."""
+
+from django.urls import path
+
+from pages import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("health/", views.health, name="health"),
+]

@@ -1,0 +1,88 @@
+"""compose:SERVICE on a real engine: the service's build args, environment and image."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEST_DATA
+from tests.helpers import TOOLING, run_parity
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("compose") / "project"
+    shutil.copytree(TEST_DATA / "compose-side", target)
+    return target
+
+
+def probe(project: Path, service: str, tmp_path: Path, **env: str) -> dict[str, Any]:
+    result = run_parity(
+        "probe",
+        f"compose:{service}@{project / 'compose.yaml'}",
+        "--format",
+        "json",
+        "-q",
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache"), **env},
+    )
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def versions(snapshot: dict[str, Any]) -> dict[str, str]:
+    return {
+        package["name"]: package["version"]
+        for package in snapshot["packages"]
+        if package["name"] not in TOOLING
+    }
+
+
+def test_service_build_args_and_environment_reach_the_probe(
+    project: Path, tmp_path: Path, base_image: Any
+) -> None:
+    base_image("3.11")
+    web = probe(project, "web", tmp_path)
+    # build arg from compose's ${SIX_VERSION:-1.15.0}; PYTHONPATH=/extra from the service
+    assert versions(web) == {"six": "1.15.0", "attrs": "23.2.0"}
+    assert web["kind"] == "compose"
+    worker = probe(project, "worker", tmp_path)  # extends web, but clears PYTHONPATH
+    assert versions(worker) == {"six": "1.15.0"}
+    pinned = probe(project, "web", tmp_path, SIX_VERSION="1.16.0")  # interpolation from env
+    assert versions(pinned)["six"] == "1.16.0"
+
+
+def test_service_image_that_is_not_local_is_a_clear_error(project: Path, tmp_path: Path) -> None:
+    result = run_parity("probe", f"compose:db@{project / 'compose.yaml'}", "-q")
+    assert result.returncode == 2
+    assert "image parity-test/not-here:16: image not found locally" in result.stderr
+
+
+def test_unknown_service_lists_the_known_ones(project: Path) -> None:
+    result = run_parity("probe", f"compose:nope@{project / 'compose.yaml'}")
+    assert result.returncode == 2
+    assert "no service 'nope' (services: web, worker, db)" in result.stderr
+
+
+def test_check_detects_the_compose_service_when_there_is_no_dockerfile(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.txt").write_text("six==1.15.0\nattrs==23.2.0\n")
+    result = run_parity(
+        "check",
+        str(project),
+        "--format",
+        "json",
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"container side: compose:web@{project / 'compose.yaml'}" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "parity"
+    assert report["summary"]["compared"] == 2
