@@ -62,7 +62,7 @@ def test_source_syntax(text: str, expected: SourceRef) -> None:
 
 
 def test_ambiguous_source_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="cannot tell what kind of source 'stuff.cfg' is"):
+    with pytest.raises(UsageError, match=r"cannot tell what kind of source 'stuff\.cfg' is"):
         parse_source("stuff.cfg")
 
 

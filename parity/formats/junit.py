@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from parity.formats.github import ordered_rows, row_label, row_message, row_title, summary
+from parity.formats._text import ordered_rows, row_label, row_message, row_title, summary
 from parity.report import InterpreterRow, PackageRow, Report, Severity, Status
 
 _SUITE = "parity"

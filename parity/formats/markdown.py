@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from parity.formats.github import ordered_rows, row_label, verdict_phrase
+from parity.formats._text import ordered_rows, row_label, verdict_phrase
 from parity.report import InterpreterRow, PackageRow, Report, Severity, Side, Status
 
 MARKER = "<!-- parity-report -->"  # lets a CI job find and update its earlier comment
