@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
     check.add_argument("--local", metavar="SOURCE", help="local side (default: detected)")
     check.add_argument("--container", metavar="SOURCE", help="container side (default: detected)")
+    check.add_argument(
+        "--all-services",
+        action="store_true",
+        help="check every service of the project's compose file that has Python",
+    )
     _add_container_options(check)
     _add_declaration_options(check)
     _add_output_options(check)

@@ -38,6 +38,8 @@ def run_check(args: argparse.Namespace) -> int:
                 declared = detect_declared_source(project_dir)
                 if declared is not None:
                     progress.note(f"declared: {declared} (shown as a third column)")
+        if args.all_services:
+            return _check_all_services(args, local, project_dir, progress)
         if args.container:
             container = parse_source(args.container)
         else:
@@ -46,6 +48,60 @@ def run_check(args: argparse.Namespace) -> int:
         if declared is not None:
             return _check_with_declaration(args, declared, local, container, progress)
         return _compare_and_report(args, ("local", local), ("container", container), progress)
+
+
+def _check_all_services(
+    args: argparse.Namespace, local: SourceRef, project_dir: str, progress: Progress
+) -> int:
+    """``check --all-services``: the local side against every compose service with Python."""
+    from parity.errors import NoInterpreterError
+    from parity.sources.compose import find_compose_file, load_compose
+    from parity.sources.container import ContainerSourceError
+    from parity.sources.load import MARKER_DEPENDENT_KINDS
+
+    compose_file = find_compose_file(project_dir)
+    if compose_file is None:
+        raise UsageError(f"{project_dir}: --all-services needs a compose file, and there is none")
+    project = load_compose(compose_file)
+    loader = _loader(args, progress)
+    reports: list[tuple[str, Report]] = []
+    skipped: list[tuple[str, str]] = []
+    try:
+        pending_local = None if local.kind in MARKER_DEPENDENT_KINDS else loader.start(local)
+        local_env: Environment | None = None
+        for service in project.services:
+            if not service.active:
+                skipped.append((service.name, "its profile is not enabled"))
+                continue
+            ref = SourceRef("compose", f"{service.name}@{compose_file}")
+            try:
+                container_env = loader.load(ref)
+            except NoInterpreterError:
+                skipped.append((service.name, "no Python in its image"))
+                continue
+            except ContainerSourceError as error:
+                skipped.append((service.name, error.reason))
+                continue
+            if pending_local is not None:
+                local_env = local_env or pending_local()
+                service_local = local_env
+            else:
+                service_local = loader.load(local, marker_env=_markers(container_env))
+            report = compare(
+                NamedEnvironment("local", service_local),
+                NamedEnvironment("container", container_env),
+                _policy(args),
+            )
+            reports.append((service.name, report))
+    finally:
+        loader.prober.close()
+        progress.stop()
+    for name, reason in skipped:
+        progress.note(f"skipped service {name}: {reason}")
+    if not reports:
+        raise UsageError(f"{compose_file}: no service with Python to check")
+    _write_report_set(args, reports, skipped)
+    return 1 if any(report.has_drift for _, report in reports) else 0
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -216,6 +272,28 @@ def _canonical(name: str) -> str:
     from parity.model import canonical_name
 
     return canonical_name(name)
+
+
+def _write_report_set(
+    args: argparse.Namespace,
+    reports: list[tuple[str, Report]],
+    skipped: list[tuple[str, str]],
+) -> None:
+    from parity.cli import output_requests, stdout_is_styled, write_atomically
+    from parity.formats import render_set
+
+    for request in output_requests(args):
+        if request.path is None:
+            quiet_parity = not any(report.has_drift for _, report in reports)
+            if args.quiet and quiet_parity and request.format_name == "table":
+                continue
+            styled = stdout_is_styled(sys.stdout)
+            width = shutil.get_terminal_size((100, 24)).columns
+            text = render_set(reports, skipped, request.format_name, styled=styled, width=width)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_atomically(request.path, render_set(reports, skipped, request.format_name))
 
 
 def _write_outputs(args: argparse.Namespace, report: Report) -> None:

@@ -40,3 +40,7 @@ class BuildError(ParityError):
 
 class ProbeError(ParityError):
     """The probe could not run in, or gave no usable answer from, an environment."""
+
+
+class NoInterpreterError(ProbeError):
+    """The image has no Python interpreter where parity looked for one."""

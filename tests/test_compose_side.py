@@ -67,7 +67,7 @@ def test_service_image_that_is_not_local_is_a_clear_error(project: Path, tmp_pat
 def test_unknown_service_lists_the_known_ones(project: Path) -> None:
     result = run_parity("probe", f"compose:nope@{project / 'compose.yaml'}")
     assert result.returncode == 2
-    assert "no service 'nope' (services: web, worker, db)" in result.stderr
+    assert "no service 'nope' (services: web, worker, db, static, debug)" in result.stderr
 
 
 def test_check_detects_the_compose_service_when_there_is_no_dockerfile(
@@ -86,3 +86,30 @@ def test_check_detects_the_compose_service_when_there_is_no_dockerfile(
     report = json.loads(result.stdout)
     assert report["verdict"] == "parity"
     assert report["summary"]["compared"] == 2
+
+
+def test_all_services_checks_each_python_service_and_names_the_skipped(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.txt").write_text("six==1.15.0\nattrs==23.2.0\n")
+    result = run_parity(
+        "check",
+        str(project),
+        "--all-services",
+        "--format",
+        "json",
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""},
+    )
+    assert result.returncode == 1, result.stderr  # worker lacks attrs (no PYTHONPATH)
+    document = json.loads(result.stdout)
+    assert document["schema"] == "parity.report-set/1"
+    assert set(document["reports"]) == {"web", "worker"}
+    assert document["reports"]["web"]["verdict"] == "parity"
+    worker_rows = document["reports"]["worker"]["packages"]
+    assert [(row["name"], row["status"]) for row in worker_rows] == [("attrs", "missing")]
+    assert document["skipped"] == {
+        "db": "image not found locally (parity pulls only with --pull)",
+        "static": "no Python in its image",
+        "debug": "its profile is not enabled",
+    }
+    assert "skipped service static: no Python in its image" in result.stderr

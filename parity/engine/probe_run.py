@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.engine.labels import LABEL_HOST, LABEL_MANAGED, LABEL_PID
-from parity.errors import EngineError, ProbeError
+from parity.errors import EngineError, NoInterpreterError, ProbeError
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 _STDERR_TAIL_BYTES = 4096
@@ -62,7 +62,7 @@ def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
             return result
         not_found.append(interpreter)
     tried = " or ".join(not_found)
-    raise ProbeError(
+    raise NoInterpreterError(
         f"image {request.image}: no {tried} on the image's PATH "
         "(name the interpreter with --python, e.g. --python /usr/local/bin/python3.11)"
     )
