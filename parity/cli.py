@@ -165,6 +165,11 @@ def _add_declaration_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--extra", action="append", default=[], metavar="NAME", dest="extras")
     group.add_argument("--group", action="append", default=[], metavar="NAME", dest="groups")
     group.add_argument(
+        "--no-default-groups",
+        action="store_true",
+        help="leave out the groups a lock installs by default (uv's dev group: uv sync --no-dev)",
+    )
+    group.add_argument(
         "--include-project", action="store_true", help="count the lock's own project as a package"
     )
 

@@ -170,6 +170,7 @@ def _loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
         extras=tuple(args.extras),
         groups=tuple(args.groups),
         include_project=args.include_project,
+        no_default_groups=args.no_default_groups,
     )
     return SourceLoader(prober, declarations)
 

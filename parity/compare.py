@@ -285,8 +285,11 @@ def _compare_pair(
     values: dict[str, str | None] = {left_name: left.version, right_name: right.version}
     name = left.key
     where = _declared_at(left, right)
-    if left.version != right.version and _parse_version(left.version) != _parse_version(
-        right.version
+    unpinned = not left.version or not right.version  # a lock entry that pins no version
+    if (
+        not unpinned
+        and left.version != right.version
+        and _parse_version(left.version) != _parse_version(right.version)
     ):
         change = version_change(left.version, right.version)
         severity = policy.severity_for(name, f"version:{change}", Severity.ERROR)

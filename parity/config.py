@@ -49,7 +49,7 @@ from parity.model import Location, canonical_name
 from parity.policy import Policy
 from parity.report import Severity
 from parity.sources import CONTAINER_KINDS, KINDS, LOCAL_KINDS
-from parity.sources._toml import key_lines, parse_toml, read_text
+from parity.sources._toml import key_lines, line_of, parse_toml, read_text
 
 CONFIG_FILE = "parity.toml"
 PYPROJECT_FILE = "pyproject.toml"
@@ -68,6 +68,10 @@ INTERPRETER_KINDS = frozenset(
     | {f"python_version:{change}" for change in (*_CHANGES, "unsatisfied")}
 )
 ROW_KINDS = PACKAGE_KINDS | INTERPRETER_KINDS
+_KIND_NAMES = (
+    "version, version:CHANGE (CHANGE: major, minor, patch, pre, post, local, other), missing, "
+    "unsatisfied, source, platform"
+)
 
 
 class ConfigError(SourceError):
@@ -136,7 +140,9 @@ def merge(config: ParityConfig, cli: ParityConfig, environ: Mapping[str, str]) -
         ),
         platform=_first(cli.platform, config.platform),
         python=_first(cli.python, config.python),
-        ignore=frozenset(canonical_name(name) for name in (*(config.ignore or ()), *(cli.ignore or ()))),
+        ignore=frozenset(
+            canonical_name(name) for name in (*(config.ignore or ()), *(cli.ignore or ()))
+        ),
         fail_on=_first(cli.fail_on, config.fail_on) or Severity.ERROR,
         include_tooling=bool(_first(cli.include_tooling, config.include_tooling)),
         severity=dict(config.severity or {}),
@@ -160,8 +166,7 @@ def load_config(project_dir: str) -> ParityConfig:
     if dedicated.is_file():
         if from_pyproject is not None:
             raise ConfigError(
-                f"parity is configured twice: here and in [tool.parity] of {pyproject}; "
-                "keep one",
+                f"parity is configured twice: here and in [tool.parity] of {pyproject}; keep one",
                 str(dedicated),
             )
         text = read_text(dedicated, ConfigError)
@@ -237,10 +242,12 @@ class _Reader:
 
     # --- errors ---
 
-    def error(self, key: str, message: str, table: tuple[str, ...] = ()) -> ConfigError:
+    def error(
+        self, key: str, message: str, table: tuple[str, ...] = (), line: int | None = None
+    ) -> ConfigError:
         """A ConfigError for ``key`` (inside sub-table ``table``), at its line when found."""
         full_table = ".".join((*self.table_path, *table))
-        line = self._lines.get((full_table, key))
+        line = line or self._lines.get((full_table, key))
         if line is None and table:
             line = self._lines.get((".".join((*self.table_path, *table[:-1])), table[-1]))
         name = ".".join((*table, key))
@@ -254,7 +261,9 @@ class _Reader:
     def _unknown_key(self, key: str, table: Mapping[str, Any]) -> None:
         if not self.table_path and key == "tool":
             raise self.error(
-                key, f"{CONFIG_FILE} takes its keys at the top level, without [tool.parity]"
+                key,
+                f"{CONFIG_FILE} takes its keys at the top level, without [tool.parity]",
+                line=line_of(self.text, "[tool"),
             )
         suggestion = key.replace("_", "-").lower()
         hint = f" (did you mean {suggestion}?)" if suggestion in _KEYS else ""
@@ -281,14 +290,18 @@ class _Reader:
             allowed = LOCAL_KINDS if key == "local" else CONTAINER_KINDS
             if kind not in allowed:
                 raise self.error(
-                    key, f"{kind!r} sources cannot be the {key} side; use one of {', '.join(allowed)}"
+                    key,
+                    f"{kind!r} sources cannot be the {key} side; use one of {', '.join(allowed)}",
                 )
         return resolve_source(text, self.project_dir)
 
     def _build_args(self, key: str, value: Any) -> dict[str, str]:
         if not isinstance(value, dict):
             raise self.error(key, f"expected a table of strings, got {_type_name(value)}")
-        return {name: self._string(name, item, (key,)) if item != "" else "" for name, item in value.items()}
+        for name, item in value.items():
+            if not isinstance(item, str):
+                raise self.error(name, f"expected a string, got {_type_name(item)}", (key,))
+        return dict(value)
 
     def _names(self, key: str, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list):
@@ -297,14 +310,17 @@ class _Reader:
         for item in value:
             if not isinstance(item, str):
                 raise self.error(key, f"expected package names (strings), got {_type_name(item)}")
-            names.append(self._package_name(key, item))
+            line = line_of(self.text, f'"{item}"') or line_of(self.text, f"'{item}'")
+            names.append(self._package_name(key, item, line=line))
         return tuple(names)
 
-    def _package_name(self, key: str, name: str, table: tuple[str, ...] = ()) -> str:
+    def _package_name(
+        self, key: str, name: str, table: tuple[str, ...] = (), line: int | None = None
+    ) -> str:
         try:
             return str(canonicalize_name(name, validate=True))
         except InvalidName:
-            raise self.error(key, f"{name!r} is not a valid package name", table) from None
+            raise self.error(key, f"{name!r} is not a valid package name", table, line) from None
 
     def _fail_on(self, key: str, value: Any) -> Severity:
         return Severity(self._choice(key, value, FAIL_ON_VALUES))
@@ -340,7 +356,7 @@ class _Reader:
         if kind not in PACKAGE_KINDS:
             raise self.error(
                 key,
-                f"unknown row kind {kind!r}; expected one of {', '.join(sorted(ROW_KINDS))}",
+                f"unknown row kind {kind!r}; expected one of {_KIND_NAMES}",
                 table,
             )
         return f"{self._package_name(key, name, table)}:{kind}"

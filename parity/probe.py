@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from parity.errors import ProbeError
 from parity.model import Environment, Interpreter, Level, Origin, Package, canonical_name
+from parity.sources.requirements import redact_origin
 
 PROBE_FORMAT = 1
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -238,7 +239,7 @@ def _package(fields: _Fields) -> Package:
     return Package(
         name=name.strip(),
         version=fields.text("version").strip(),
-        origin=_origin(fields.optional_object("direct_url"), editable, location),
+        origin=redact_origin(_origin(fields.optional_object("direct_url"), editable, location)),
         installer=fields.optional_text("installer"),
         location=location,
         requires=fields.texts("requires"),

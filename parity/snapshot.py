@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from parity.model import Environment, Interpreter, Level, Location, Origin, Package, Requirement
+from parity.sources.requirements import redact_origin
 
 SCHEMA = "parity.snapshot/1"
 
@@ -156,7 +157,7 @@ def _package_from_dict(data: Mapping[str, Any]) -> Package:
     return Package(
         name=_text(data, "name", "package"),
         version=_text(data, "version", "package"),
-        origin=origin,
+        origin=redact_origin(origin),
         installer=_optional_text(data, "installer", "package"),
         location=_optional_text(data, "location", "package"),
         requires=tuple(_texts(data, "requires", "package")),

@@ -29,6 +29,7 @@ def render(report: Report, *, styled: bool = False, width: int = 100) -> str:
         lines.append(title)
         lines.extend("  " + line for line in _align([header, *rows]))
         lines.append("")
+    lines += [f"warning: {warning}" for warning in report.warnings]
     lines.append(verdict_line(report))
     return "\n".join(lines) + "\n"
 
@@ -122,6 +123,8 @@ def _render_rich(report: Report, sections: list[Section], width: int) -> str:
             )
         console.print(table)
         console.print()
+    for warning in report.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
     verdict_style = "bold red" if report.has_drift else "bold green"
     console.print(Text(verdict_line(report), style=verdict_style))
     return buffer.getvalue()

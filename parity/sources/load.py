@@ -27,6 +27,7 @@ class DeclarationOptions:
     extras: Sequence[str] = ()
     groups: Sequence[str] = ()
     include_project: bool = False
+    no_default_groups: bool = False
 
 
 class SourceLoader:
@@ -108,6 +109,7 @@ class SourceLoader:
             extras=options.extras,
             groups=options.groups,
             include_project=options.include_project,
+            no_default_groups=options.no_default_groups,
             marker_env=marker_env,
         )
 

@@ -40,6 +40,7 @@ from packaging.utils import (
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Requirement
 from parity.sources._toml import key_lines, load_toml, parse_toml, read_text
+from parity.sources.requirements import redact_url
 
 #: PEP 508 environment marker names pipenv accepts as keys of a Pipfile entry.
 MARKER_KEYS = (
@@ -214,7 +215,15 @@ def _check_marker(text: str) -> None:
 
 
 def _direct_url(entry: Mapping[str, Any], key: str, where: Location) -> str | None:
-    """The entry's VCS URL (``git+URL@ref#subdirectory=...``), path or file, if any."""
+    """The entry's VCS URL (``git+URL@ref#subdirectory=...``), path or file, if any.
+
+    Credentials in the URL are hidden.
+    """
+    url = _written_url(entry, key, where)
+    return redact_url(url) if url else None
+
+
+def _written_url(entry: Mapping[str, Any], key: str, where: Location) -> str | None:
     for vcs in VCS_KEYS:
         if vcs in entry:
             return _vcs_url(entry, vcs, key, where)

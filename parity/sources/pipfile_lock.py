@@ -36,6 +36,7 @@ from parity.sources.pipfile import (
     fold_markers,
     python_requirement,
 )
+from parity.sources.requirements import redact_origin
 
 STALE_WARNING = "Pipfile.lock is stale: its _meta.hash does not match Pipfile (run `pipenv lock`)"
 
@@ -128,14 +129,16 @@ def _package(key: str, entry: object, lock_path: Path) -> tuple[Package, str | N
     if not isinstance(entry, dict):
         raise PipfileLockError(f"{key}: an entry must be a JSON object", where)
     name, warning = entry_name(key, entry, lock_path.parent)
-    origin = _origin(key, entry, lock_path)
+    origin = redact_origin(_origin(key, entry, lock_path))
     version = _pinned_version(key, entry.get("version"), where)
-    if not version and origin is None:
-        warning = f"Pipfile.lock pins no exact version for {name}"
     try:
         marker = fold_markers(entry)
     except ValueError as error:
         raise PipfileLockError(f"{key}: {error}", where) from None
+    if not version and origin is None and marker is None:
+        # pipenv writes "*" for packages its platform excludes (they carry a marker);
+        # an unpinned entry without one is worth a word.
+        warning = f"Pipfile.lock pins no exact version for {name}"
     package = Package(name=name, version=version, origin=origin, marker=marker, declared_at=where)
     return package, warning
 

@@ -59,6 +59,7 @@ from parity.sources.lockgraph import (
     require_str,
     specifier_condition,
 )
+from parity.sources.requirements import redact_origin
 
 MAIN_GROUP = "main"
 
@@ -252,7 +253,7 @@ def _read_package(table: TomlTable, index: int, base: Path) -> _Locked:
         groups=tuple(get_strings(table, "groups", where)) if "groups" in table else None,
         markers=_package_markers(table, where),
         category=get_str(table, "category", where),
-        origin=_origin(table, base, where),
+        origin=redact_origin(_origin(table, base, where)),
     )
 
 

@@ -47,6 +47,7 @@ from parity.sources.lockgraph import (
     parse_condition,
     read_toml,
 )
+from parity.sources.requirements import redact_origin
 
 _FILE_NAME = re.compile(r"pylock(\.[^.]+)?\.toml")
 
@@ -166,7 +167,7 @@ def _select(
             Package(
                 name=locked.name,
                 version=_version(locked, base),
-                origin=_origin(locked, base),
+                origin=redact_origin(_origin(locked, base)),
                 marker=condition.render(),
                 declared_at=Location(path),
             )

@@ -38,6 +38,7 @@ from packaging.version import VERSION_PATTERN, InvalidVersion, Version
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Requirement, canonical_name
 from parity.sources._toml import key_lines, line_of, parse_toml, read_text
+from parity.sources.requirements import redact_url
 
 OR_SEPARATOR = " || "
 
@@ -223,7 +224,7 @@ def _pep508(document: _Document, text: str) -> Requirement:
         specifier=str(parsed.specifier),
         extras=tuple(sorted(parsed.extras)),
         marker=str(parsed.marker) if parsed.marker else None,
-        url=parsed.url or None,
+        url=redact_url(parsed.url) if parsed.url else None,
         declared_at=where,
     )
 
@@ -473,7 +474,15 @@ def _develop(entry: Mapping[str, Any], name: str, where: Location) -> bool:
 
 
 def _poetry_url(entry: Mapping[str, Any], name: str, where: Location) -> str | None:
-    """A git URL (``git+URL@rev#subdirectory=...``), a path, a file or a URL, if given."""
+    """A git URL (``git+URL@rev#subdirectory=...``), a path, a file or a URL, if given.
+
+    Credentials in the URL are hidden.
+    """
+    url = _written_poetry_url(entry, name, where)
+    return redact_url(url) if url else None
+
+
+def _written_poetry_url(entry: Mapping[str, Any], name: str, where: Location) -> str | None:
     if "git" in entry:
         url = _field(entry, "git", name, where)
         ref = next(

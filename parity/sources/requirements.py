@@ -35,7 +35,7 @@ import shlex
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -50,7 +50,7 @@ from packaging.utils import (
 )
 
 from parity.errors import SourceError
-from parity.model import Environment, Level, Location, Requirement
+from parity.model import Environment, Level, Location, Origin, Requirement
 
 __all__ = [
     "RequirementsError",
@@ -58,6 +58,7 @@ __all__ = [
     "RequirementsOption",
     "load_requirements",
     "parse_requirements",
+    "redact_origin",
     "redact_url",
 ]
 
@@ -146,6 +147,11 @@ def redact_url(url: str) -> str:
     keys, so that name is no secret.
     """
     return _CREDENTIALS.sub(_redacted_userinfo, url)
+
+
+def redact_origin(origin: Origin | None) -> Origin | None:
+    """``origin`` with the credentials in its URL hidden (see :func:`redact_url`)."""
+    return None if origin is None else replace(origin, url=redact_url(origin.url))
 
 
 def _redacted_userinfo(match: re.Match[str]) -> str:

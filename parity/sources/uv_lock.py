@@ -47,6 +47,7 @@ from parity.sources.lockgraph import (
     require_str,
     split_vcs_url,
 )
+from parity.sources.requirements import redact_origin
 
 PROJECT_SOURCES = ("editable", "virtual", "directory")
 
@@ -385,7 +386,7 @@ def _packages(
             Package(
                 name=package.name,
                 version=package.version,
-                origin=_origin(package.source, base),
+                origin=redact_origin(_origin(package.source, base)),
                 marker=condition.render(),
                 declared_at=Location(path),
             )

@@ -1,0 +1,479 @@
+"""Finding the Python interpreters of an image or container without running anything in it.
+
+A shell in the image would run the first ``python3`` on the image's PATH. parity finds the
+same file before it starts anything: it creates a container (never started) and asks the
+engine's archive API about candidate paths (``HEAD /containers/{id}/archive``: one stat,
+no file body, a few milliseconds each). The engine resolves symbolic links inside the
+container's root, never the host's. So the probe container starts exactly once, with the
+absolute path of the interpreter, and ``--static`` needs no process at all.
+
+The default choice, in order: the image's own program when it is a Python (``ENTRYPOINT``
+or ``CMD`` such as ``["python", "app.py"]``: what users really run), then ``python3``,
+then ``python``, then any other interpreter on PATH (``python3.X``, ``python2.7``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import posixpath
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from parity.errors import EngineError, ProbeError
+
+# The PATH runc uses when the image sets none.
+DEFAULT_SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_NAMES = ("python3", "python")
+# Other names worth looking for when listing: newest first, then Python 2.
+VERSIONED_NAMES = (*(f"python3.{minor}" for minor in range(16, 4, -1)), "python2", "python2.7")
+_PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?$")
+_VERSION_IN_NAME = re.compile(r"^python(\d+\.\d+)")
+_MAX_LINK_HOPS = 40
+_CHUNK = 1024 * 1024
+
+# Go's os.FileMode bits, as the engine reports them in an archive stat.
+_MODE_DIR = 1 << 31
+_MODE_SYMLINK = 1 << 27
+_MODE_TYPE = _MODE_DIR | _MODE_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
+
+
+@dataclass(frozen=True)
+class PathStat:
+    """What the engine says about one path in a container (the path itself, not followed)."""
+
+    name: str
+    size: int
+    mode: int
+    link_target: str  # a symlink's target, fully resolved inside the container's root
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.mode & _MODE_DIR)
+
+    @property
+    def is_symlink(self) -> bool:
+        return bool(self.mode & _MODE_SYMLINK)
+
+    @property
+    def is_regular(self) -> bool:
+        return not self.mode & _MODE_TYPE
+
+    @property
+    def is_executable(self) -> bool:
+        return self.is_regular and bool(self.mode & 0o111)
+
+    @classmethod
+    def from_header(cls, header: str) -> PathStat:
+        """Decode the ``X-Docker-Container-Path-Stat`` header (base64 JSON)."""
+        data = json.loads(base64.b64decode(header))
+        return cls(
+            name=str(data.get("name", "")),
+            size=int(data.get("size", 0)),
+            mode=int(data.get("mode", 0)),
+            link_target=str(data.get("linkTarget") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class InterpreterCandidate:
+    """One Python interpreter found in an image or container."""
+
+    path: str  # how it is invoked: "/opt/venv/bin/python3" (what sys.executable will say)
+    real_path: str  # symlinks resolved inside the image: "/usr/local/bin/python3.11"
+    version: str | None  # "3.11" when the real file's name says so
+    found_by: str  # "entrypoint", "PATH", "--python"
+    shadowed: bool = False  # an earlier PATH directory has a file of the same name
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    def describe(self) -> str:
+        version = f" (Python {self.version})" if self.version else ""
+        target = f" -> {self.real_path}" if self.real_path != self.path else ""
+        return f"{self.path}{target}{version}"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What an image or container config says about how its process runs."""
+
+    env: Mapping[str, str]
+    user: str
+    working_dir: str
+    program: tuple[str, ...]  # ENTRYPOINT + CMD (or Path + Args of a container)
+    architecture: str = ""
+
+    @property
+    def search_path(self) -> tuple[str, ...]:
+        return search_path(self.env)
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], architecture: str = "", overrides: Mapping[str, str] = {}
+    ) -> ImageFacts:
+        """From an image's or container's ``Config`` (``docker inspect``)."""
+        env = parse_env(config.get("Env") or ())
+        env.update(overrides)
+        entrypoint = config.get("Entrypoint") or []
+        command = config.get("Cmd") or []
+        return cls(
+            env=env,
+            user=str(config.get("User") or ""),
+            working_dir=str(config.get("WorkingDir") or "/"),
+            program=tuple(str(part) for part in [*entrypoint, *command]),
+            architecture=architecture,
+        )
+
+
+def parse_env(items: Sequence[str]) -> dict[str, str]:
+    """``["A=1", "B=2"]`` as a dict (a later duplicate wins, as in the engine)."""
+    env: dict[str, str] = {}
+    for item in items:
+        key, _, value = str(item).partition("=")
+        if key:
+            env[key] = value
+    return env
+
+
+def search_path(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The directories a lookup by name searches, in order (absolute ones only)."""
+    text = env.get("PATH", DEFAULT_SEARCH_PATH)
+    return tuple(posixpath.normpath(part) for part in text.split(":") if part.startswith("/"))
+
+
+def python_program(program: Sequence[str]) -> str | None:
+    """The image's program when it is a Python interpreter (``python``, ``/x/bin/python3.11``)."""
+    if not program:
+        return None
+    first = program[0]
+    return first if _PYTHON_PROGRAM.match(posixpath.basename(first)) else None
+
+
+def version_from_name(path: str) -> str | None:
+    """``"3.11"`` for ``.../python3.11``; None when the file name does not say."""
+    match = _VERSION_IN_NAME.match(posixpath.basename(path))
+    return match.group(1) if match else None
+
+
+# --- the engine side: one container's files, through the archive API ----------------------
+
+
+class ContainerFiles:
+    """Stat and read files of one container (started or not) through the archive API."""
+
+    def __init__(self, api: Any, container_id: str, subject: str, deadline: float | None = None):
+        self.api = api
+        self.container_id = container_id
+        self.subject = subject  # "image myapp:latest", for messages
+        self.deadline = deadline
+        self._stats: dict[str, PathStat | None] = {}
+
+    def _check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ProbeError(f"{self.subject}: reading the image's files took too long; stopped")
+
+    def stat(self, path: str) -> PathStat | None:
+        """The path itself (a symlink is not followed); None when it does not exist."""
+        path = posixpath.normpath(path)
+        if path not in self._stats:
+            self._check_deadline()
+            self._stats[path] = self._head(path)
+        return self._stats[path]
+
+    def _head(self, path: str) -> PathStat | None:
+        url = self.api._url("/containers/{0}/archive", self.container_id)
+        try:
+            response = self.api.head(url, params={"path": path})
+        except Exception as error:  # requests' connection errors
+            raise EngineError(f"{self.subject}: the engine did not answer: {error}") from error
+        if response.status_code == 404:
+            return None
+        header = response.headers.get("X-Docker-Container-Path-Stat")
+        if response.status_code != 200 or not header:
+            raise EngineError(
+                f"{self.subject}: the engine refused to stat {path} (HTTP {response.status_code})"
+            )
+        return PathStat.from_header(header)
+
+    def follow(self, path: str) -> tuple[str, PathStat] | None:
+        """(resolved path, stat of what it points to); None when missing or dangling."""
+        path = posixpath.normpath(path)
+        for _ in range(_MAX_LINK_HOPS):
+            found = self.stat(path)
+            if found is None:
+                return None
+            if not found.is_symlink:
+                return path, found
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path), found.link_target))
+        return None
+
+    def realpath(self, path: str) -> str:
+        """``path`` with every symlink (of the file and of its directories) resolved."""
+        path = posixpath.normpath(path)
+        if path == "/":
+            return path
+        found = self.stat(path)
+        if found is not None and found.is_symlink:
+            followed = self.follow(path)
+            return followed[0] if followed else path
+        parent = self.realpath(posixpath.dirname(path))
+        return posixpath.join(parent, posixpath.basename(path))
+
+    def exists(self, path: str) -> bool:
+        return self.follow(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        followed = self.follow(path)
+        return followed is not None and followed[1].is_dir
+
+    @contextmanager
+    def archive(self, path: str) -> Iterator[tuple[BinaryIO, PathStat] | None]:
+        """The tar stream of ``path`` (a symlink followed first); None when it does not exist."""
+        from docker.errors import APIError, NotFound
+
+        followed = self.follow(path)
+        if followed is None:
+            yield None
+            return
+        real, stat = followed
+        self._check_deadline()
+        try:
+            chunks, _ = self.api.get_archive(self.container_id, real, chunk_size=_CHUNK)
+        except NotFound:
+            yield None
+            return
+        except APIError as error:
+            raise EngineError(f"{self.subject}: cannot read {real}: {_explain(error)}") from error
+        reader = ChunkReader(chunks, self._check_deadline)
+        try:
+            yield io.BufferedReader(reader, _CHUNK), stat
+        finally:
+            reader.close()
+
+    def read_file(self, path: str, cap: int) -> bytes | None:
+        """A regular file's bytes; None when missing, not a regular file, or over ``cap``."""
+        import tarfile
+
+        followed = self.follow(path)
+        if followed is None or not followed[1].is_regular or followed[1].size > cap:
+            return None
+        with self.archive(path) as opened:
+            if opened is None:
+                return None
+            stream, _ = opened
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for member in tar:
+                    if member.isreg() and member.size <= cap:
+                        extracted = tar.extractfile(member)
+                        return extracted.read(cap) if extracted is not None else None
+                    return None
+        return None
+
+
+class ChunkReader(io.RawIOBase):
+    """A readable binary stream over docker-py's chunk generator."""
+
+    def __init__(self, chunks: Iterator[bytes], on_read: Any = None) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            if self._on_read is not None:
+                self._on_read()
+            self._pending = next(self._chunks, b"")
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        super().close()
+
+
+@contextmanager
+def scout_container(
+    client: Any, image: str, *, platform: str | None = None, deadline: float | None = None
+) -> Iterator[ContainerFiles]:
+    """A container of ``image`` that is created, never started, and always removed."""
+    from docker.errors import APIError, ImageNotFound
+
+    from parity.engine.probe_run import _remove_quietly, parity_labels
+
+    api = client.api
+    container_id: str | None = None
+    try:
+        created = api.create_container(
+            image,
+            entrypoint=["/parity-scout-never-started"],
+            command=[],
+            labels=parity_labels(),
+            network_disabled=True,
+            platform=platform,
+            host_config=api.create_host_config(network_mode="none"),
+        )
+        container_id = str(created["Id"])
+        yield ContainerFiles(api, container_id, f"image {_short(image)}", deadline)
+    except ImageNotFound as error:
+        raise ProbeError(f"image {image} not found: {_explain(error)}") from error
+    except APIError as error:
+        raise EngineError(
+            f"image {_short(image)}: the engine refused a container: {_explain(error)}"
+        ) from error
+    finally:
+        if container_id is not None:
+            _remove_quietly(api, container_id)
+
+
+def _explain(error: Any) -> str:
+    explanation = getattr(error, "explanation", None)
+    return str(explanation if explanation else error)
+
+
+def _short(image: str) -> str:
+    return image.split(":", 1)[1][:12] if image.startswith("sha256:") else image
+
+
+def image_facts(client: Any, image: str, overrides: Mapping[str, str] = {}) -> ImageFacts:
+    """The image's config (``docker image inspect``) as ImageFacts."""
+    from docker.errors import APIError, ImageNotFound
+
+    try:
+        attrs = client.api.inspect_image(image)
+    except ImageNotFound as error:
+        raise ProbeError(f"image {image} not found: {_explain(error)}") from error
+    except APIError as error:
+        raise EngineError(f"image {image}: cannot inspect it: {_explain(error)}") from error
+    return ImageFacts.from_config(
+        attrs.get("Config") or {}, str(attrs.get("Architecture") or ""), overrides
+    )
+
+
+# --- lookups (pure logic over ContainerFiles) -------------------------------------------
+
+
+def _candidate(
+    files: ContainerFiles, path: str, found_by: str, shadowed: bool = False
+) -> InterpreterCandidate | None:
+    """An executable regular file at ``path`` (after links), as a candidate."""
+    followed = files.follow(path)
+    if followed is None or not followed[1].is_executable:
+        return None
+    real_path = files.realpath(path)
+    return InterpreterCandidate(path, real_path, version_from_name(real_path), found_by, shadowed)
+
+
+def which(
+    files: ContainerFiles, directories: Sequence[str], name: str, found_by: str = "PATH"
+) -> InterpreterCandidate | None:
+    """The first executable ``name`` on ``directories``, as a shell (or runc) finds it."""
+    if "/" in name:
+        return _candidate(files, posixpath.join("/", name), found_by)
+    for directory in directories:
+        found = _candidate(files, posixpath.join(directory, name), found_by)
+        if found is not None:
+            return found
+    return None
+
+
+def list_interpreters(
+    files: ContainerFiles, directories: Sequence[str]
+) -> list[InterpreterCandidate]:
+    """Every interpreter on ``directories``, in the order a PATH lookup meets them."""
+    found: list[InterpreterCandidate] = []
+    seen_names: set[str] = set()
+    seen_directories: set[str] = set()
+    for directory in directories:
+        real_directory = files.realpath(directory)
+        if real_directory in seen_directories or not files.is_dir(directory):
+            continue
+        seen_directories.add(real_directory)
+        for name in (*DEFAULT_NAMES, *VERSIONED_NAMES):
+            path = posixpath.join(directory, name)
+            candidate = _candidate(files, path, "PATH", shadowed=name in seen_names)
+            if candidate is not None:
+                found.append(candidate)
+                seen_names.add(name)
+    return found
+
+
+def locate_interpreter(
+    files: ContainerFiles, facts: ImageFacts, python: str | None = None
+) -> InterpreterCandidate:
+    """The interpreter to run: ``python`` when given (a name or a path), else the default.
+
+    Raises ProbeError naming what was looked for and what the image holds instead.
+    """
+    directories = facts.search_path
+    if python:
+        found = which(files, directories, python, "--python")
+        if found is not None:
+            return found
+        raise _not_found(files, directories, f"no {python}", facts)
+    program = python_program(facts.program)
+    if program is not None:
+        found = which(files, directories, program, "entrypoint")
+        if found is not None:
+            return found
+    for name in DEFAULT_NAMES:
+        found = which(files, directories, name)
+        if found is not None:
+            return found
+    others = list_interpreters(files, directories)
+    if others:
+        return others[0]
+    raise _not_found(files, directories, "no python3 or python", facts)
+
+
+def _not_found(
+    files: ContainerFiles, directories: Sequence[str], what: str, facts: ImageFacts
+) -> ProbeError:
+    listed = list_interpreters(files, directories)
+    where = ":".join(directories) or "(empty)"
+    found = (
+        "; interpreters found: " + ", ".join(item.describe() for item in listed) if listed else ""
+    )
+    return ProbeError(
+        f"{files.subject}: {what} on the PATH {where}{found} (name the interpreter with "
+        "--python, e.g. --python /usr/local/bin/python3.11)"
+    )
+
+
+# --- public entry points ---------------------------------------------------------------
+
+
+def find_interpreters(
+    client: Any, image: str, *, platform: str | None = None
+) -> tuple[InterpreterCandidate, ...]:
+    """Every Python interpreter on ``image``'s PATH, in PATH order; nothing is started."""
+    facts = image_facts(client, image)
+    with scout_container(client, image, platform=platform) as files:
+        return tuple(list_interpreters(files, facts.search_path))
+
+
+def choose_interpreter(
+    client: Any,
+    image: str,
+    python: str | None = None,
+    *,
+    environment: Mapping[str, str] = {},
+    platform: str | None = None,
+) -> InterpreterCandidate:
+    """The interpreter the probe should run in ``image`` (see the module docstring)."""
+    facts = image_facts(client, image, environment)
+    with scout_container(client, image, platform=platform) as files:
+        return locate_interpreter(files, facts, python)
