@@ -2,9 +2,12 @@
 
 Every wheel is a valid, installable distribution (``METADATA``, ``WHEEL`` and a ``RECORD``
 with sha256 hashes, one importable module), built byte for byte the same on every run, so a
-Dockerfile that COPYs the wheelhouse keeps its layer cache. Two install lists come with it:
-``local.txt`` (the developer's venv) and ``container.txt`` (the image), which differ the way
-real environments drift: a few versions, a few packages missing on either side.
+Dockerfile that COPYs the wheelhouse keeps its layer cache. A PEP 503 ``simple/`` index
+comes with it (``pip install --index-url file://.../simple``: installed as from an index,
+with no PEP 610 direct_url.json, and without pip's slow scan of a 2,000-file --find-links
+directory), and two pin lists: ``local.txt`` (the developer's venv) and ``container.txt``
+(the image), which differ the way real environments drift: a few versions, a few packages
+missing on either side.
 
     python bench/make_wheels.py OUTDIR [--count 2000]
 """
@@ -15,13 +18,14 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import sys
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-GENERATOR = "parity-bench-make-wheels 1"
+GENERATOR = "parity-bench-make-wheels 2"
 MANIFEST = "manifest.json"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: identical bytes on every run
 
@@ -40,6 +44,11 @@ class Dist:
         return self.name.replace("-", "_").replace(".", "_").lower()
 
     @property
+    def project(self) -> str:
+        """The PEP 503 name, as the simple index and the pin lists spell it."""
+        return re.sub(r"[-_.]+", "-", self.name).lower()
+
+    @property
     def filename(self) -> str:
         return f"{self.normalized}-{self.version}-py3-none-any.whl"
 
@@ -50,14 +59,19 @@ class Wheelhouse:
 
     directory: Path
     count: int
-    local: tuple[str, ...]  # wheel file names for the developer's venv
-    container: tuple[str, ...]  # wheel file names for the image
+    local: tuple[Dist, ...]  # what the developer's venv installs
+    container: tuple[Dist, ...]  # what the image installs
+
+    @property
+    def index_url(self) -> str:
+        """The ``--index-url`` of the wheelhouse's simple index, where it is now."""
+        return (self.directory / "simple").as_uri()
 
     @property
     def drift(self) -> int:
         """How many names differ between the two sides (missing on one, or another version)."""
-        local = {name.split("-")[0]: name for name in self.local}
-        container = {name.split("-")[0]: name for name in self.container}
+        local = {dist.normalized: dist.version for dist in self.local}
+        container = {dist.normalized: dist.version for dist in self.container}
         return sum(local.get(key) != container.get(key) for key in local.keys() | container.keys())
 
 
@@ -154,23 +168,45 @@ def write_wheel(directory: Path, dist: Dist) -> Path:
 def make_wheelhouse(directory: Path, count: int) -> Wheelhouse:
     """Write the wheels and the two install lists; reuse them when already there."""
     local, container = plan(count)
-    house = Wheelhouse(
-        directory,
-        count,
-        tuple(dist.filename for dist in local),
-        tuple(dist.filename for dist in container),
-    )
+    house = Wheelhouse(directory, count, tuple(local), tuple(container))
     manifest = {"generator": GENERATOR, "count": count}
     manifest_path = directory / MANIFEST
     if _manifest_matches(manifest_path, manifest) and _complete(house):
         return house
     directory.mkdir(parents=True, exist_ok=True)
-    for dist in _unique(local + container):
+    every = _unique(local + container)
+    for dist in every:
         write_wheel(directory, dist)
-    _write_list(directory / "local.txt", house.local)
-    _write_list(directory / "container.txt", house.container)
+    write_simple_index(directory, every)
+    _write_pins(directory / "local.txt", house.local)
+    _write_pins(directory / "container.txt", house.container)
     manifest_path.write_text(json.dumps(manifest) + "\n", encoding="utf-8")
     return house
+
+
+def write_simple_index(directory: Path, dists: Iterable[Dist]) -> None:
+    """``simple/<project>/index.html`` pages (PEP 503) linking to the wheels, with hashes."""
+    by_project: dict[str, list[Dist]] = {}
+    for dist in dists:
+        by_project.setdefault(dist.project, []).append(dist)
+    root = directory / "simple"
+    for project, versions in by_project.items():
+        links = "".join(
+            f'<a href="../../{dist.filename}#sha256={_hexdigest(directory / dist.filename)}">'
+            f"{dist.filename}</a>\n"
+            for dist in versions
+        )
+        page = root / project / "index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n", "utf-8")
+    anchors = "".join(f'<a href="{project}/">{project}</a>\n' for project in sorted(by_project))
+    (root / "index.html").write_text(
+        f"<!DOCTYPE html>\n<html><body>\n{anchors}</body></html>\n", "utf-8"
+    )
+
+
+def _hexdigest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _unique(dists: Iterable[Dist]) -> list[Dist]:
@@ -178,8 +214,8 @@ def _unique(dists: Iterable[Dist]) -> list[Dist]:
 
 
 def _complete(house: Wheelhouse) -> bool:
-    names = set(house.local) | set(house.container)
-    return all((house.directory / name).is_file() for name in names)
+    dists = (*house.local, *house.container)
+    return all((house.directory / dist.filename).is_file() for dist in dists)
 
 
 def _manifest_matches(path: Path, expected: dict[str, object]) -> bool:
@@ -189,8 +225,8 @@ def _manifest_matches(path: Path, expected: dict[str, object]) -> bool:
         return False
 
 
-def _write_list(path: Path, names: Iterable[str]) -> None:
-    path.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+def _write_pins(path: Path, dists: Iterable[Dist]) -> None:
+    path.write_text("".join(f"{dist.project}=={dist.version}\n" for dist in dists), "utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from parity.config import ParityConfig, Settings, load_config, merge
 from parity.errors import BuildError, ParityError
 from parity.model import Environment, Level
 from parity.sources import SourceRef, parse_source
+
+if TYPE_CHECKING:
+    from parity.sources.load import SourceLoader
 
 EXIT_READY = 0
 EXIT_BLOCKED = 2
@@ -208,7 +211,7 @@ def _check(
     _report(doctor, settings, local, container, project_dir)
 
 
-def _loader(settings: Settings, client: Any, environ: Mapping[str, str]) -> Any:
+def _loader(settings: Settings, client: Any, environ: Mapping[str, str]) -> SourceLoader:
     from parity.cache import ProbeCache, cache_dir
     from parity.engine.build import BuildOptions
     from parity.sources.container import ContainerOptions, ContainerProber
@@ -230,13 +233,13 @@ def _loader(settings: Settings, client: Any, environ: Mapping[str, str]) -> Any:
 
 def _load(
     doctor: _Doctor,
-    loader: Any,
+    loader: SourceLoader,
     source: SourceRef,
     what: str,
     marker_env: Mapping[str, str] | None = None,
 ) -> Environment | None:
     try:
-        environment: Environment = loader.load(source, marker_env=marker_env)
+        environment = loader.load(source, marker_env=marker_env)
     except BuildError as error:
         doctor.problem(f"{what}: {error}", *error.log_tail[-10:])
         return None

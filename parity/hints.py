@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from parity.model import Environment, Level, Package, Requirement
 from parity.policy import Policy
@@ -37,34 +38,32 @@ def fix_hints(
     whose severity is ``none`` get no hint.
     """
     local_name, container_name = report.side_names()[:2]
-    names = _Sides(local_name, container_name, local, container)
+    sides = _Sides(local_name, container_name, local, container)
     rows = [row for row in report.packages if _wants_hint(row)]
     hints = [
         hint
         for row in report.interpreter
         if _wants_hint(row)
-        for hint in _interpreter_hint(row, names)
+        for hint in _interpreter_hint(row, sides)
     ]
     if local.kind in LIVE_LOCAL_KINDS and local.level == Level.INSTALLED:
-        hints += _pip_hints(rows, names)
+        hints += _pip_hints(rows, sides)
     elif local.level == Level.DECLARED:
-        hints += _declaration_hints(rows, names)
-        hints += _pin_hints(report, names, policy or Policy())
+        hints += _declaration_hints(rows, sides)
+        hints += _pin_hints(report, sides, policy or Policy())
     else:
-        hints += [_comment_for_row(row, names) for row in rows]
+        hints += [_comment_for_row(row, sides) for row in rows]
     return tuple(hints)
 
 
+@dataclass(frozen=True)
 class _Sides:
     """The two sides' report names and environments."""
 
-    def __init__(
-        self, local_name: str, container_name: str, local: Environment, container: Environment
-    ) -> None:
-        self.local_name = local_name
-        self.container_name = container_name
-        self.local = local
-        self.container = container
+    local_name: str
+    container_name: str
+    local: Environment
+    container: Environment
 
     def local_value(self, row: PackageRow | InterpreterRow) -> str | None:
         return row.values.get(self.local_name)
@@ -248,10 +247,17 @@ def _pin_hints(report: Report, sides: _Sides, policy: Policy) -> list[str]:
             continue
         where = str(requirement.declared_at) if requirement.declared_at else sides.local.ref
         hints.append(
-            f"# pin in {where}: {requirement.name}=={package.version}"
+            f"# pin in {where}: {_pinned(requirement, package.version)}"
             f"  (declared {requirement.describe()}; the container resolved {package.version})"
         )
     return hints
+
+
+def _pinned(requirement: Requirement, version: str) -> str:
+    """The requirement line with an exact pin, extras and marker kept."""
+    extras = f"[{','.join(requirement.extras)}]" if requirement.extras else ""
+    marker = f" ; {requirement.marker}" if requirement.marker else ""
+    return f"{requirement.name}{extras}=={version}{marker}"
 
 
 def _is_exact_pin(specifier: str) -> bool:

@@ -13,6 +13,8 @@ from parity.model import Environment, Interpreter, Level, Location, Origin, Pack
 from parity.sources.requirements import redact_origin
 
 SCHEMA = "parity.snapshot/1"
+REPORT_SCHEMA = "parity.report/1"
+_REPORT_HINT = "; this is a report, not a snapshot: save one with `parity snapshot SOURCE`"
 
 
 class SnapshotFormatError(ValueError):
@@ -94,7 +96,8 @@ def environment_from_dict(data: object) -> Environment:
     document = _mapping(data, "the document")
     schema = document.get("schema")
     if schema != SCHEMA:
-        raise SnapshotFormatError(f"unknown schema {schema!r} (expected {SCHEMA!r})")
+        hint = _REPORT_HINT if schema == REPORT_SCHEMA else ""
+        raise SnapshotFormatError(f"unknown schema {schema!r} (expected {SCHEMA!r}){hint}")
     level_text = _text(document, "level")
     try:
         level = Level(level_text)

@@ -44,12 +44,11 @@ def interpreter(version: str = "3.11.2", markers: dict[str, str] | None = None) 
 
 
 def live(kind: str, ref: str, *packages: Package, python: str = "3.11.2") -> Environment:
-    markers = LINUX if kind != "venv" else {**LINUX}
     return Environment(
         kind=kind,
         ref=ref,
         level=Level.INSTALLED,
-        interpreter=interpreter(python, markers),
+        interpreter=interpreter(python),
         packages=packages,
     )
 
@@ -221,6 +220,13 @@ def test_requirements_get_the_pin_the_container_resolved() -> None:
         Requirement("pip", declared_at=at(5)),
         Requirement("debugpy", declared_at=at(6)),
         Requirement("mylib", url="git+https://example.com/mylib.git", declared_at=at(7)),
+        Requirement(
+            "gunicorn",
+            "<23",
+            extras=("gevent",),
+            marker='sys_platform == "linux"',
+            declared_at=at(3, "requirements/prod.txt"),
+        ),
     )
     container = live(
         "dockerfile",
@@ -234,6 +240,7 @@ def test_requirements_get_the_pin_the_container_resolved() -> None:
         Package(
             "mylib", "1.0", origin=Origin("vcs", "https://example.com/mylib.git", "a" * 40, "git")
         ),
+        Package("gunicorn", "22.0.0"),
     )
     _, hints = check(local, container, Policy(ignore=frozenset({"debugpy"})))
     assert hints == (
@@ -241,6 +248,8 @@ def test_requirements_get_the_pin_the_container_resolved() -> None:
         "  (declared *; the container resolved 2.32.3)",
         "# pin in requirements.txt:2: Django==5.0.1"
         "  (declared >=4.2; the container resolved 5.0.1)",
+        '# pin in requirements/prod.txt:3: gunicorn[gevent]==22.0.0 ; sys_platform == "linux"'
+        "  (declared <23; the container resolved 22.0.0)",
     )
 
 

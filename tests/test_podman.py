@@ -34,21 +34,32 @@ CONTAINER_PIN = "six==1.16.0"
 LOCAL_PIN = "six==1.17.0"
 
 
+def podman_cli(url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``podman --remote`` against the service at ``url`` (so its own configuration applies)."""
+    return subprocess.run(
+        ["podman", "--remote", "--url", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
+
+
+def all_containers(url: str) -> frozenset[str]:
+    """IDs of all the service's containers, build containers too (``--external``)."""
+    listed = podman_cli(url, "ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}}")
+    return frozenset(listed.stdout.split())
+
+
 @dataclass(frozen=True)
 class Podman:
-    """A Podman API service: its DOCKER_HOST URL, and the podman CLI talking to it."""
+    """A Podman API service: its DOCKER_HOST URL, and the containers it held beforehand."""
 
     url: str
+    containers_before: frozenset[str]
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``podman --remote`` against the service (so its own configuration applies)."""
-        return subprocess.run(
-            ["podman", "--remote", "--url", self.url, *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return podman_cli(self.url, *args, check=check)
 
 
 def podman_requested() -> str | None:
@@ -85,7 +96,8 @@ def bring_up() -> Podman:
         unavailable("scripts/podman-up did not finish within 15 minutes")
     if result.returncode != 0:
         unavailable(f"scripts/podman-up failed:\n{result.stderr[-2000:]}")
-    return Podman(result.stdout.strip())
+    url = result.stdout.strip()
+    return Podman(url, all_containers(url))
 
 
 @pytest.fixture(scope="session")
@@ -130,12 +142,7 @@ def built_images(podman: Podman) -> Iterator[list[str]]:
     images: list[str] = []
     yield images
     for image_id in images:
-        subprocess.run(
-            ["podman", "--remote", "--url", podman.url, "rmi", "--force", image_id],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
+        podman.run("rmi", "--force", image_id, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +194,7 @@ def test_check_builds_with_podman_and_reports_the_exact_row(
         str(output),
         env=parity_env(podman, tmp_path),
     )
+    assert output.exists(), result.stderr
     report = load_report(output)
     container = next(side for side in report["sides"] if side["name"] == "container")
     built_images.append(container["image_id"])
@@ -209,8 +217,8 @@ def test_check_builds_with_podman_and_reports_the_exact_row(
     assert podman_freeze(podman, container["image_id"])["six"] == "1.16.0"
 
 
-def test_no_parity_container_remains_in_podman(podman: Podman) -> None:
-    """Runs after the tests above (file order): every probe container is gone."""
+def test_no_container_remains_in_podman(podman: Podman) -> None:
+    """Runs after the tests above (file order): every probe and build container is gone."""
     leftovers = ""
     for _ in range(50):  # auto-removal completes asynchronously
         leftovers = podman.run(
@@ -220,3 +228,4 @@ def test_no_parity_container_remains_in_podman(podman: Podman) -> None:
             break
         time.sleep(0.2)
     assert leftovers == ""
+    assert all_containers(podman.url) <= podman.containers_before

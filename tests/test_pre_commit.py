@@ -8,20 +8,23 @@ container, the commit goes through, and a warm run prints nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, SAMPLES
-from tests.helpers import make_venv
+from tests.helpers import make_venv, run_parity
 
 HOOKS_FILE = REPO_ROOT / ".pre-commit-hooks.yaml"
 DOCS = REPO_ROOT / "docs"
@@ -157,7 +160,6 @@ def hook_repository(scratch_home: Path) -> Iterator[tuple[Path, str]]:
     yield repository, _git("rev-parse", "HEAD", cwd=repository, env=env).strip()
 
 
-
 @pytest.mark.docker
 @pytest.mark.slow
 def test_commit_with_drift_is_refused_then_passes_once_fixed(
@@ -213,3 +215,117 @@ def test_commit_with_drift_is_refused_then_passes_once_fixed(
     assert warm.returncode == 0, warm.stdout + warm.stderr
     hook_output = warm.stdout.split("- duration:", 1)[1].split("\n", 1)[1]
     assert hook_output.strip() == "", warm.stdout
+
+
+# --- the CI documentation --------------------------------------------------------------------
+
+
+def _check_flags() -> set[str]:
+    """Every option ``parity check --help`` lists."""
+    result = run_parity("check", "--help")
+    assert result.returncode == 0, result.stderr
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", result.stdout))
+
+
+def _parity_commands_in_workflow(document: Any) -> list[str]:
+    """The ``parity check ...`` commands in a workflow's run/script strings."""
+    found: list[str] = []
+
+    def walk(node: Any, key: object) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                walk(value, name)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, key)
+        elif key in ("run", "script") and str(node).lstrip().startswith("parity check"):
+            found.append(str(node))
+
+    walk(document, None)
+    return found
+
+
+def _parity_commands_in_markdown(text: str) -> list[str]:
+    """``parity check`` command lines (with continuations) and hook ``args:`` in code blocks."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
+    commands = []
+    for block in blocks:
+        joined = block.replace("\\\n", " ")
+        for line in joined.splitlines():
+            if "parity check" in line or line.strip().startswith("args:"):
+                commands.append(line)
+    return commands
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_workflows_are_yaml_and_use_real_flags(name: str) -> None:
+    document = yaml.safe_load((DOCS / name).read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    commands = _parity_commands_in_workflow(document)
+    assert len(commands) == 1
+    flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", commands[0]))
+    assert {"--format", "--output"} <= flags
+    assert flags <= _check_flags()
+    formats = re.findall(r"--format (\w+)", commands[0])
+    assert set(formats) <= {"table", "json", "markdown", "junit", "github"}
+
+
+def test_github_workflow_shape() -> None:
+    document = yaml.safe_load((DOCS / "github-actions.yml").read_text(encoding="utf-8"))
+    steps = document["jobs"]["parity"]["steps"]
+    assert all("uses" in step or "run" in step for step in steps)
+    check = next(step for step in steps if step.get("name") == "parity check")
+    assert check["env"]["PARITY_BUILD_NETWORK"] == "host"
+    cached = next(step for step in steps if "actions/cache" in step.get("uses", ""))
+    assert cached["with"]["path"] == "~/.cache/parity"
+    # YAML 1.1 reads a bare `on:` key as True; GitHub reads it as the trigger.
+    assert "pull_request" in (document.get("on") or document.get(True))
+
+
+def test_gitlab_job_shape() -> None:
+    job = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text(encoding="utf-8"))["parity"]
+    assert job["artifacts"]["reports"]["junit"] == "parity-junit.xml"
+    assert job["variables"]["PARITY_CACHE_DIR"] == "$CI_PROJECT_DIR/.parity-cache"
+    assert job["cache"]["paths"] == [".parity-cache/"]
+
+
+@pytest.mark.parametrize("name", ["ci.md", "pre-commit.md"])
+def test_markdown_docs_use_real_flags(name: str) -> None:
+    commands = _parity_commands_in_markdown((DOCS / name).read_text(encoding="utf-8"))
+    assert commands
+    flags = set()
+    for command in commands:
+        flags |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", command))
+    assert flags <= _check_flags()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_workflow_command_runs_as_written(name: str, tmp_path: Path, base_image: Any) -> None:
+    """The documented command, run in a project whose venv matches its image."""
+    base_image("3.11")
+    project = tmp_path / "project"
+    shutil.copytree(SAMPLES / "venv-multistage", project, ignore=shutil.ignore_patterns(".venv"))
+    make_venv(project / ".venv", project / "requirements.txt")
+    document = yaml.safe_load((DOCS / name).read_text(encoding="utf-8"))
+    (command,) = _parity_commands_in_workflow(document)
+    argv = shlex.split(command)
+    assert argv[:2] == ["parity", "check"]
+    result = run_parity(
+        *argv[1:],
+        cwd=project,
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((project / "parity-report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "parity"
+    assert (
+        (project / "parity-report.md")
+        .read_text(encoding="utf-8")
+        .startswith("<!-- parity-report -->")
+    )
+    junit = ElementTree.parse(project / "parity-junit.xml").getroot()
+    assert junit.tag in ("testsuites", "testsuite")
+    if "--format github" in command:
+        assert result.stdout.startswith("::")  # workflow commands on standard output

@@ -10,7 +10,7 @@ from typing import Any
 
 from parity.errors import BuildError
 
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_STEP = re.compile(r"^(?:Step|STEP) (\d+)/(\d+) ?: (.*)$")  # docker; podman/buildah
 _LOG_TAIL_LINES = 25
 
 

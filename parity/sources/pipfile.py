@@ -98,7 +98,8 @@ def _read_section(
     """Requirements (each with an optional warning) declared in one Pipfile table."""
     table = data.get(section, {})
     if not isinstance(table, dict):
-        raise PipfileError(f"[{section}] must be a table", str(pipfile))
+        where = Location(str(pipfile), lines.get(("", section)))
+        raise PipfileError(f"[{section}] must be a table", where)
     found = []
     for key, entry in table.items():
         where = Location(str(pipfile), lines.get((section, key)))

@@ -28,7 +28,7 @@ from typing import Any
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Origin, Package, canonical_name
-from parity.sources._toml import load_toml, read_text
+from parity.sources._toml import line_of, load_toml, read_text
 from parity.sources.pipfile import (
     VCS_KEYS,
     PipfileError,
@@ -73,13 +73,14 @@ _PIPFILE_TABLES = frozenset(
 def load_pipfile_lock(path: str | Path, *, dev: bool = False) -> Environment:
     """Read the pins in a Pipfile.lock (``develop`` too when ``dev``)."""
     lock_path = Path(path)
-    data = _read_lock(lock_path)
+    text = read_text(lock_path, PipfileLockError)
+    data = _parse_lock(text, lock_path)
     where = Location(str(lock_path))
     sections = ("default", "develop") if dev else ("default",)
     packages: dict[str, Package] = {}
     warnings: list[str] = []
     for section in sections:
-        for package, warning in _read_section(data, section, lock_path):
+        for package, warning in _read_section(data, section, lock_path, text):
             packages.setdefault(package.key, package)  # default wins, as in pipenv
             if warning:
                 warnings.append(warning)
@@ -99,7 +100,11 @@ def load_pipfile_lock(path: str | Path, *, dev: bool = False) -> Environment:
 
 def _read_lock(path: Path) -> dict[str, Any]:
     """The lock file's JSON object."""
-    text = read_text(path, PipfileLockError)
+    return _parse_lock(read_text(path, PipfileLockError), path)
+
+
+def _parse_lock(text: str, path: Path) -> dict[str, Any]:
+    """``text`` (read from ``path``) as a Pipfile.lock's JSON object."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -113,17 +118,27 @@ def _read_lock(path: Path) -> dict[str, Any]:
 
 
 def _read_section(
-    data: Mapping[str, Any], section: str, lock_path: Path
+    data: Mapping[str, Any], section: str, lock_path: Path, text: str
 ) -> list[tuple[Package, str | None]]:
     table = data.get(section, {})
+    section_line = line_of(text, f'"{section}"')
     if not isinstance(table, dict):
-        raise PipfileLockError(f'"{section}" must be a JSON object', str(lock_path))
-    return [_package(key, entry, lock_path) for key, entry in table.items()]
+        where = Location(str(lock_path), section_line)
+        raise PipfileLockError(f'"{section}" must be a JSON object', where)
+    return [
+        _package(key, entry, Location(str(lock_path), _key_line(text, key, section_line)))
+        for key, entry in table.items()
+    ]
 
 
-def _package(key: str, entry: object, lock_path: Path) -> tuple[Package, str | None]:
+def _key_line(text: str, key: str, section_line: int | None) -> int | None:
+    """The line where ``"key":`` is written in its section (a text search, for messages)."""
+    return line_of(text, f"{json.dumps(key)}:", section_line or 1)
+
+
+def _package(key: str, entry: object, where: Location) -> tuple[Package, str | None]:
     """One lock entry as a Package, plus a warning when it is not pinned or not named."""
-    where = Location(str(lock_path))
+    lock_path = Path(where.path)
     if isinstance(entry, str):
         entry = {"version": entry}
     if not isinstance(entry, dict):

@@ -122,7 +122,12 @@ def _main_requirements(document: _Document, warnings: list[str]) -> list[Require
     project = document.table("project")
     poetry_dependencies = document.table("tool", "poetry", "dependencies")
     if "dependencies" in project:
-        declared = _pep508_list(document, project["dependencies"], "[project] dependencies")
+        declared = _pep508_list(
+            document,
+            project["dependencies"],
+            "[project] dependencies",
+            document.line_of_key("project", "dependencies"),
+        )
         enriched = [_enrich_from_poetry(document, r, poetry_dependencies) for r in declared]
         return _expand_self_references(document, enriched)
     if poetry_dependencies:
@@ -202,13 +207,17 @@ def _expand_self_references(
     return _expand(document, _optional_dependencies(document), requirements, ())
 
 
-def _pep508_list(document: _Document, values: object, what: str) -> list[Requirement]:
-    return [_pep508(document, text) for text in _string_list(document, values, what)]
+def _pep508_list(
+    document: _Document, values: object, what: str, where: Location | None = None
+) -> list[Requirement]:
+    return [_pep508(document, text) for text in _string_list(document, values, what, where)]
 
 
-def _string_list(document: _Document, values: object, what: str) -> list[str]:
+def _string_list(
+    document: _Document, values: object, what: str, where: Location | None = None
+) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise PyprojectError(f"{what} must be an array of strings", document.where())
+        raise PyprojectError(f"{what} must be an array of strings", where or document.where())
     return list(values)
 
 

@@ -1,0 +1,180 @@
+"""Probing a running container in place, with the exec API: no new container.
+
+The probe runs as the container's own user, with its own environment and working
+directory, using the interpreter its PATH (or its program) names, found beforehand
+through the archive API (:mod:`parity.engine.interpreters`). An exec cannot be killed
+through the engine, so the probe runs under a tiny launcher that arms ``SIGALRM``: the
+kernel ends it a few seconds after parity stops waiting, whatever happens to parity.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from parity.engine.interpreters import ContainerFiles, ImageFacts, locate_interpreter
+from parity.engine.probe_run import ProbeLimits, _explain, _read_with_limits
+from parity.errors import EngineError, ParityError, ProbeError, SourceError
+
+EXEC_TIMEOUT_SECONDS = 60.0
+# Seconds the in-container alarm waits beyond parity's own deadline, so parity stops first
+# (and says why) and the alarm only cleans up.
+ALARM_GRACE_SECONDS = 5
+# Python 2.7 and 3.x: arm the alarm, then run the probe (argv[1]) as the main module.
+LAUNCHER = (
+    "import signal,sys;signal.alarm(%d);"
+    "exec(compile(sys.argv[1],'<parity-probe>','exec'))"
+)
+
+
+class ContainerStateError(SourceError):
+    """A container that does not exist or is not running. Names the container."""
+
+
+def exec_probe(
+    client: Any,
+    container: str,
+    *,
+    python: str | None = None,
+    timeout: float = EXEC_TIMEOUT_SECONDS,
+    environment: Mapping[str, str] | None = None,
+) -> bytes:
+    """Run the probe inside the running ``container`` (name or ID); return what it printed."""
+    from parity.probe import PROBE_SOURCE
+
+    info = inspect_running(client, container)
+    subject = f"container {container}"
+    facts = ImageFacts.from_config(info.get("Config") or {}, overrides=environment or {})
+    files = ContainerFiles(client.api, str(info["Id"]), subject)
+    interpreter = locate_interpreter(files, facts, python)
+    alarm = math.ceil(timeout) + ALARM_GRACE_SECONDS
+    command = [interpreter.path, "-B", "-c", LAUNCHER % alarm, PROBE_SOURCE]
+    stdout, stderr, exit_code = _run_exec(client.api, info, subject, command, timeout, environment)
+    if not stdout.strip():
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        last = lines[-1] if lines else f"exit code {exit_code}"
+        raise ProbeError(f"{subject}: the probe printed nothing ({last})")
+    return stdout
+
+
+def inspect_running(client: Any, container: str) -> dict[str, Any]:
+    """``docker inspect`` of a running container, or ContainerStateError saying why not."""
+    from docker.errors import APIError, NotFound
+
+    try:
+        info: dict[str, Any] = client.api.inspect_container(container)
+    except NotFound:
+        raise ContainerStateError(
+            "no such container (see `docker ps`)", f"container {container}"
+        ) from None
+    except APIError as error:
+        raise EngineError(f"container {container}: cannot inspect it: {_explain(error)}") from error
+    state = info.get("State") or {}
+    if state.get("Paused"):
+        raise ContainerStateError("is paused (unpause it to probe it)", f"container {container}")
+    if not state.get("Running") or state.get("Restarting"):
+        status = state.get("Status") or "not running"
+        raise ContainerStateError(
+            f"is not running (status: {status}); start it, or probe its image with "
+            f"image:{(info.get('Config') or {}).get('Image') or info.get('Image', '')}",
+            f"container {container}",
+        )
+    return info
+
+
+def _run_exec(
+    api: Any,
+    info: Mapping[str, Any],
+    subject: str,
+    command: list[str],
+    timeout: float,
+    environment: Mapping[str, str] | None,
+) -> tuple[bytes, bytes, int | None]:
+    from docker.errors import APIError
+
+    container_id = str(info["Id"])
+    try:
+        exec_id = api.exec_create(
+            container_id,
+            command,
+            stdout=True,
+            stderr=True,
+            stdin=False,
+            tty=False,
+            environment=dict(environment) if environment else None,
+        )["Id"]
+        output = ExecOutput(api.exec_start(exec_id, stream=True, demux=True))
+    except APIError as error:
+        raise _exec_refused(subject, error) from error
+    label = str(info.get("Name", "")).lstrip("/") or container_id[:12]
+    try:
+        stdout, stderr = _read_with_limits(
+            _StopReading(output), exec_id, output, ProbeLimits(timeout_seconds=timeout), label
+        )
+    except (ProbeError, EngineError) as error:
+        raise type(error)(_retitle(str(error), label, subject)) from error
+    return stdout, stderr, _exit_code(api, exec_id)
+
+
+def _exec_refused(subject: str, error: Any) -> ParityError:
+    text = _explain(error)
+    if getattr(error, "status_code", None) == 409 or "is not running" in text:
+        return ContainerStateError(f"cannot run the probe: {text}", subject)
+    return EngineError(f"{subject}: the engine refused the probe: {text}")
+
+
+
+def _retitle(message: str, label: str, subject: str) -> str:
+    """probe_run's messages name an image; this one is a container."""
+    prefix = f"image {label}: "
+    return f"{subject}: {message[len(prefix):]}" if message.startswith(prefix) else message
+
+
+def _exit_code(api: Any, exec_id: str) -> int | None:
+    try:
+        code = api.exec_inspect(exec_id).get("ExitCode")
+    except Exception:  # only for the message when the probe printed nothing
+        return None
+    return code if isinstance(code, int) else None
+
+
+class ExecOutput:
+    """The exec's (stdout, stderr) chunks; ``close`` may be called twice, from any thread."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __iter__(self) -> Iterator[tuple[bytes | None, bytes | None]]:
+        for item in self._stream:
+            if isinstance(item, tuple):
+                yield item
+            else:  # an engine that does not demultiplex: all of it is stdout
+                yield item, None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._stream.close()
+        except OSError:
+            pass
+
+
+class _StopReading:
+    """What ``_read_with_limits`` calls to stop a runaway probe.
+
+    For a probe container it removes the container. Here the container is the user's and
+    must survive: stopping means cutting our connection; the alarm ends the process.
+    """
+
+    def __init__(self, output: ExecOutput) -> None:
+        self.output = output
+
+    def remove_container(self, _exec_id: str, force: bool = True) -> None:
+        self.output.close()
