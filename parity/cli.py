@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     probe.add_argument("-v", "--verbose", action="store_true", help="show the build log")
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="say what stands between this project and a check",
+        description="For a newcomer: engine, detected sources, interpreter, then a check "
+        "with the commands that would fix each drift.",
+    )
+    doctor.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+
     snapshot = commands.add_parser(
         "snapshot",
         help="save an environment as JSON (parity.snapshot/1)",
@@ -140,7 +148,7 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--build-arg",
         action="append",
-        default=[],
+        default=None,
         metavar="K=V",
         dest="build_args",
         help="build argument (repeatable)",
@@ -186,15 +194,25 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "--output", action=_OutputAction, metavar="FILE", help="write the preceding format here"
     )
     group.add_argument(
-        "--include-tooling", action="store_true", help="also compare pip, setuptools and wheel"
+        "--include-tooling",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also compare pip, setuptools and wheel",
     )
-    group.add_argument("--ignore", action="append", default=[], metavar="NAME")
+    group.add_argument(
+        "--ignore", action="append", default=None, metavar="NAME", help="a package to leave out"
+    )
     group.add_argument("--all", action="store_true", dest="show_same", help="list matches too")
     group.add_argument(
         "--fail-on",
         choices=("error", "warning", "info"),
-        default="error",
+        default=None,
         help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    group.add_argument(
+        "--fix-hints",
+        action="store_true",
+        help="print commands that would make the local side match the container",
     )
     group.add_argument("-q", "--quiet", action="store_true", help="print only the report")
     group.add_argument("-v", "--verbose", action="store_true", help="show the build log")
@@ -241,6 +259,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "diff": commands.run_diff,
         "probe": commands.run_probe,
         "snapshot": commands.run_snapshot,
+        "doctor": commands.run_doctor,
     }
     return handlers[args.command](args)
 

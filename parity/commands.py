@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 
 from parity.compare import NamedEnvironment, compare, compare_with_declaration
+from parity.config import ParityConfig, Settings, load_config, merge
 from parity.detect import detect_container_source, detect_declared_source, detect_local_source
 from parity.engine.build import BuildOptions
 from parity.engine.probe_run import ProbeLimits
@@ -22,15 +23,35 @@ from parity.sources.container import ContainerOptions, ContainerProber
 from parity.sources.load import DeclarationOptions, SourceLoader
 
 
+def settings_for(args: argparse.Namespace, project_dir: str) -> Settings:
+    """The effective settings: the command line over $PARITY_BUILD_NETWORK over the config file."""
+    given = ParityConfig(
+        local=getattr(args, "local", None),
+        container=getattr(args, "container", None),
+        build_args=_build_args(args.build_args) if args.build_args else None,
+        target=args.target,
+        build_network=args.build_network,
+        platform=args.platform,
+        python=args.python,
+        ignore=tuple(args.ignore) if getattr(args, "ignore", None) else None,
+        fail_on=Severity(args.fail_on) if getattr(args, "fail_on", None) else None,
+        include_tooling=getattr(args, "include_tooling", None),
+    )
+    return merge(load_config(project_dir), given, os.environ)
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``parity check``: the project's local side against its container side."""
     project_dir = args.project_dir
     if not os.path.isdir(project_dir):
         raise UsageError(f"{project_dir}: no such project directory")
+    args.settings = settings = settings_for(args, project_dir)
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        if settings.config_path:
+            progress.note(f"settings from {settings.config_path}")
         declared: SourceRef | None = None
-        if args.local:
-            local = parse_source(args.local)
+        if settings.local:
+            local = parse_source(settings.local)
         else:
             local = detect_local_source(project_dir, os.environ)
             progress.note(f"local side: {local} (detected; --local overrides)")
@@ -40,8 +61,8 @@ def run_check(args: argparse.Namespace) -> int:
                     progress.note(f"declared: {declared} (shown as a third column)")
         if args.all_services:
             return _check_all_services(args, local, project_dir, progress)
-        if args.container:
-            container = parse_source(args.container)
+        if settings.container:
+            container = parse_source(settings.container)
         else:
             container = detect_container_source(project_dir)
             progress.note(f"container side: {container} (detected; --container overrides)")
@@ -107,6 +128,7 @@ def _check_all_services(
 def run_diff(args: argparse.Namespace) -> int:
     """``parity diff A B``: any two sources, sides named left and right."""
     left, right = parse_source(args.left), parse_source(args.right)
+    args.settings = settings_for(args, ".")
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
         return _compare_and_report(args, ("left", left), ("right", right), progress)
 
@@ -116,6 +138,7 @@ def run_probe(args: argparse.Namespace) -> int:
     from parity.formats.environment import render_environment
 
     source = parse_source(args.source)
+    args.settings = settings_for(args, ".")
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
         loader = _loader(args, progress)
         try:
@@ -127,6 +150,13 @@ def run_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_doctor(args: argparse.Namespace) -> int:
+    """``parity doctor``: everything between a newcomer and a check."""
+    from parity.doctor import run_doctor as diagnose
+
+    return diagnose(args.project_dir, os.environ, sys.stdout)
+
+
 def run_snapshot(args: argparse.Namespace) -> int:
     """``parity snapshot SOURCE -o FILE``: save an environment for later comparison."""
     import json
@@ -135,6 +165,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
     from parity.snapshot import environment_to_dict
 
     source = parse_source(args.source)
+    args.settings = settings_for(args, ".")
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
         loader = _loader(args, progress)
         try:
@@ -152,15 +183,16 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
 
 def _loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
+    settings: Settings = args.settings
     options = ContainerOptions(
         build=BuildOptions(
-            build_args=_build_args(args.build_args),
-            target=args.target,
-            network_mode=args.build_network or os.environ.get("PARITY_BUILD_NETWORK") or None,
-            platform=args.platform,
+            build_args=dict(settings.build_args),
+            target=settings.target,
+            network_mode=settings.build_network,
+            platform=settings.platform,
             pull=args.pull,
         ),
-        python=args.python,
+        python=settings.python,
         use_cache=not args.no_cache,
         limits=ProbeLimits(timeout_seconds=args.probe_timeout),
     )
@@ -208,16 +240,38 @@ def _check_with_declaration(
         _policy(args),
     )
     _write_outputs(args, report)
+    if args.fix_hints:
+        pair = compare(
+            NamedEnvironment("local", local_env),
+            NamedEnvironment("container", container_env),
+            _policy(args),
+        )
+        _print_hints(args, pair, local_env, container_env)
     return 1 if report.has_drift else 0
 
 
-def _policy(args: argparse.Namespace) -> Policy:
-    return Policy(
-        include_tooling=args.include_tooling,
-        ignore=frozenset(_canonical(name) for name in args.ignore),
-        show_same=args.show_same,
-        fail_on=Severity(args.fail_on),
+def _print_hints(
+    args: argparse.Namespace, report: Report, local: Environment, container: Environment
+) -> None:
+    """``--fix-hints``: one command a line, under the table (stderr when stdout is data)."""
+    from parity.cli import output_requests
+    from parity.hints import fix_hints
+
+    hints = fix_hints(report, local, container, _policy(args))
+    if not hints:
+        return
+    data_on_stdout = any(
+        request.path is None and request.format_name != "table" for request in output_requests(args)
     )
+    stream = sys.stderr if data_on_stdout else sys.stdout
+    print("\nTo make the local side match the container:", file=stream)
+    for hint in hints:
+        print(hint, file=stream)
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    settings: Settings = args.settings
+    return settings.policy(show_same=args.show_same)
 
 
 def _compare_and_report(
@@ -236,6 +290,8 @@ def _compare_and_report(
         NamedEnvironment(left[0], left_env), NamedEnvironment(right[0], right_env), _policy(args)
     )
     _write_outputs(args, report)
+    if args.fix_hints:
+        _print_hints(args, report, left_env, right_env)
     return 1 if report.has_drift else 0
 
 
@@ -267,12 +323,6 @@ def _load_pair(
 
 def _markers(environment: Environment) -> Mapping[str, str] | None:
     return environment.interpreter.markers if environment.interpreter is not None else None
-
-
-def _canonical(name: str) -> str:
-    from parity.model import canonical_name
-
-    return canonical_name(name)
 
 
 def _write_report_set(

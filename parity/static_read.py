@@ -265,7 +265,7 @@ class MemorySource:
             raise _probe.Unreadable(f"has no {member}")
         found = self._captured(member)
         if len(found.data) > cap:
-            raise _probe.Unreadable("is larger than %d bytes" % cap)
+            raise _probe.Unreadable(f"is larger than {cap} bytes")
         budget.spend(len(found.data))
         return found.data
 
@@ -290,8 +290,7 @@ def parse_pyvenv_cfg(text: str) -> VenvConfig:
             values[key.strip().lower()] = value.strip()
     return VenvConfig(
         home=values.get("home", ""),
-        include_system_site=values.get("include-system-site-packages", "false").lower()
-        == "true",
+        include_system_site=values.get("include-system-site-packages", "false").lower() == "true",
         version=values.get("version_info") or values.get("version"),
     )
 
@@ -312,7 +311,7 @@ class PythonLayout:
 
     @property
     def minor(self) -> str:
-        return "%d.%d" % self.version
+        return f"{self.version[0]}.{self.version[1]}"
 
     @property
     def stdlib(self) -> str:
@@ -331,11 +330,10 @@ def _absolute(path: str, cwd: str) -> str:
 
 def stdlib_entries(layout: PythonLayout) -> list[str]:
     """The standard library entries of sys.path (listed, never scanned)."""
+    major, minor = layout.version
+    zipped = f"python{major}{minor}.zip"
     lib = posixpath.join(layout.base_prefix, layout.platlibdir)
-    nodot = "%d%d" % layout.version
-    if layout.version[0] == 2:
-        return [posixpath.join(lib, "python27.zip"), layout.stdlib, f"{layout.stdlib}/lib-dynload"]
-    return [posixpath.join(lib, f"python{nodot}.zip"), layout.stdlib, f"{layout.stdlib}/lib-dynload"]
+    return [posixpath.join(lib, zipped), layout.stdlib, f"{layout.stdlib}/lib-dynload"]
 
 
 def user_site(layout: PythonLayout, env: Mapping[str, str], home: str) -> str | None:
@@ -561,7 +559,9 @@ def version_from_patchlevel(text: bytes) -> str | None:
 
 def version_from_binary(data: bytes, minor: str) -> str | None:
     """The PY_VERSION string (``3.11.2``) an interpreter or libpython carries."""
-    pattern = re.compile(rb"\x00(" + re.escape(minor.encode()) + rb"\.\d+(?:(?:a|b|rc)\d+)?\+?)\x00")
+    pattern = re.compile(
+        rb"\x00(" + re.escape(minor.encode()) + rb"\.\d+(?:(?:a|b|rc)\d+)?\+?)\x00"
+    )
     found = sorted({match.group(1) for match in pattern.finditer(data)})
     return found[0].decode("ascii") if len(found) == 1 else None
 
@@ -658,7 +658,9 @@ def marker_environment(layout: PythonLayout, system: SystemFacts) -> dict[str, s
 # --- from walk to the probe's document ----------------------------------------------------
 
 
-def uses_importlib_backend(version: tuple[int, int], env: Mapping[str, str], pip: str | None) -> bool:
+def uses_importlib_backend(
+    version: tuple[int, int], env: Mapping[str, str], pip: str | None
+) -> bool:
     """The probe's rule for which metadata backend pip uses, for the target's version."""
     if version >= (3, 14):
         return True

@@ -6,7 +6,10 @@ The expected drift is computed independently from ``pip freeze`` on each side.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +93,14 @@ def test_venv_sample_exact_rows(sample: Path, tmp_path: Path) -> None:
     _, report, _ = check_sample(sample, tmp_path)
     rows = {row["name"]: row for row in report["packages"]}
     assert set(rows) == {"packaging", "tomli"}
-    assert rows["packaging"]["values"] == {"local": "24.1", "container": "24.0"}
+    # requirements.txt beside the venv: a third column says who left the declaration
+    assert rows["packaging"]["values"] == {
+        "declared": "==24.0",
+        "local": "24.1",
+        "container": "24.0",
+    }
+    assert rows["packaging"]["detail"] == "local differs from declared"
+    assert [side["name"] for side in report["sides"]] == ["declared", "local", "container"]
     assert rows["packaging"]["change"] == "minor"
     assert rows["tomli"]["status"] == "missing"
     assert rows["tomli"]["missing_from"] == ["container"]
@@ -119,3 +129,25 @@ def test_flask_sample_declared_requirements_hold_in_the_image(sample: Path, tmp_
     assert report["packages"] == []
     assert report["verdict"] == "parity"
     assert report["summary"]["compared"] == 6  # 4 requirements and 2 constraints
+
+
+@pytest.mark.parametrize("sample", ["venv-multistage"], indirect=True)
+def test_fix_hints_applied_in_the_venv_remove_the_drift(sample: Path, tmp_path: Path) -> None:
+    """--fix-hints prints pip commands; run as printed in the activated venv, drift is gone."""
+    env = {"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""}
+    first = run_parity("check", str(sample), "--fix-hints", env=env)
+    assert first.returncode == 1, first.stderr
+    commands = [
+        line for line in first.stdout.splitlines() if line.startswith(("python -m pip", "pip "))
+    ]
+    assert commands, first.stdout
+    activated = {
+        **os.environ,
+        "PATH": f"{sample / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    for command in commands:
+        subprocess.run(["bash", "-c", command], check=True, env=activated)
+    second = run_parity("check", str(sample), "--format", "json", env=env)
+    report = json.loads(second.stdout)
+    assert report["packages"] == []
+    assert second.returncode == 0, second.stdout

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from parity.cli import build_parser
 from parity.doctor import run_doctor
 from tests.conftest import SAMPLES
 from tests.helpers import make_venv, run_parity
@@ -158,9 +157,6 @@ def test_no_dockerfile_is_a_problem(tmp_path: Path, docker_client: Any) -> None:
     assert "[note] the check was not run" in output
 
 
-@pytest.mark.skipif(
-    "doctor" not in build_parser().format_help(), reason="`parity doctor` is not wired yet"
-)
 def test_cli_doctor_without_engine(tmp_path: Path) -> None:
     project = copy_sample("flask-requirements", tmp_path)
     result = run_parity(

@@ -9,6 +9,7 @@ kernel ends it a few seconds after parity stops waiting, whatever happens to par
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Iterator, Mapping
@@ -23,10 +24,7 @@ EXEC_TIMEOUT_SECONDS = 60.0
 # (and says why) and the alarm only cleans up.
 ALARM_GRACE_SECONDS = 5
 # Python 2.7 and 3.x: arm the alarm, then run the probe (argv[1]) as the main module.
-LAUNCHER = (
-    "import signal,sys;signal.alarm(%d);"
-    "exec(compile(sys.argv[1],'<parity-probe>','exec'))"
-)
+LAUNCHER = "import signal,sys;signal.alarm(%d);exec(compile(sys.argv[1],'<parity-probe>','exec'))"
 
 
 class ContainerStateError(SourceError):
@@ -125,11 +123,10 @@ def _exec_refused(subject: str, error: Any) -> ParityError:
     return EngineError(f"{subject}: the engine refused the probe: {text}")
 
 
-
 def _retitle(message: str, label: str, subject: str) -> str:
     """probe_run's messages name an image; this one is a container."""
     prefix = f"image {label}: "
-    return f"{subject}: {message[len(prefix):]}" if message.startswith(prefix) else message
+    return f"{subject}: {message[len(prefix) :]}" if message.startswith(prefix) else message
 
 
 def _exit_code(api: Any, exec_id: str) -> int | None:
@@ -160,10 +157,8 @@ class ExecOutput:
             if self._closed:
                 return
             self._closed = True
-        try:
+        with contextlib.suppress(OSError):
             self._stream.close()
-        except OSError:
-            pass
 
 
 class _StopReading:

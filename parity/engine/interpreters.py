@@ -32,6 +32,7 @@ DEFAULT_SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 DEFAULT_NAMES = ("python3", "python")
 # Other names worth looking for when listing: newest first, then Python 2.
 VERSIONED_NAMES = (*(f"python3.{minor}" for minor in range(16, 4, -1)), "python2", "python2.7")
+_INIT_WRAPPERS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
 _PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?$")
 _VERSION_IN_NAME = re.compile(r"^python(\d+\.\d+)")
 _MAX_LINK_HOPS = 40
@@ -116,11 +117,14 @@ class ImageFacts:
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], architecture: str = "", overrides: Mapping[str, str] = {}
+        cls,
+        config: Mapping[str, Any],
+        architecture: str = "",
+        overrides: Mapping[str, str] | None = None,
     ) -> ImageFacts:
         """From an image's or container's ``Config`` (``docker inspect``)."""
         env = parse_env(config.get("Env") or ())
-        env.update(overrides)
+        env.update(overrides or {})
         entrypoint = config.get("Entrypoint") or []
         command = config.get("Cmd") or []
         return cls(
@@ -149,11 +153,18 @@ def search_path(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def python_program(program: Sequence[str]) -> str | None:
-    """The image's program when it is a Python interpreter (``python``, ``/x/bin/python3.11``)."""
-    if not program:
-        return None
-    first = program[0]
-    return first if _PYTHON_PROGRAM.match(posixpath.basename(first)) else None
+    """The image's program when it is a Python interpreter (``python``, ``/x/bin/python3.11``).
+
+    An init wrapper in front (``tini --``, ``dumb-init``) is looked through.
+    """
+    words = list(program)
+    while words and posixpath.basename(words[0]) in _INIT_WRAPPERS:
+        words = words[1:]
+        while words and words[0].startswith("-"):
+            words = words[1:]
+    if words and _PYTHON_PROGRAM.match(posixpath.basename(words[0])):
+        return words[0]
+    return None
 
 
 def version_from_name(path: str) -> str | None:
@@ -348,7 +359,7 @@ def _short(image: str) -> str:
     return image.split(":", 1)[1][:12] if image.startswith("sha256:") else image
 
 
-def image_facts(client: Any, image: str, overrides: Mapping[str, str] = {}) -> ImageFacts:
+def image_facts(client: Any, image: str, overrides: Mapping[str, str] | None = None) -> ImageFacts:
     """The image's config (``docker image inspect``) as ImageFacts."""
     from docker.errors import APIError, ImageNotFound
 
@@ -423,7 +434,7 @@ def locate_interpreter(
         found = which(files, directories, python, "--python")
         if found is not None:
             return found
-        raise _not_found(files, directories, f"no {python}", facts)
+        raise _not_found(files, directories, f"no {python}")
     program = python_program(facts.program)
     if program is not None:
         found = which(files, directories, program, "entrypoint")
@@ -436,20 +447,21 @@ def locate_interpreter(
     others = list_interpreters(files, directories)
     if others:
         return others[0]
-    raise _not_found(files, directories, "no python3 or python", facts)
+    raise _not_found(files, directories, "no python3 or python")
 
 
-def _not_found(
-    files: ContainerFiles, directories: Sequence[str], what: str, facts: ImageFacts
-) -> ProbeError:
-    listed = list_interpreters(files, directories)
+def _not_found(files: ContainerFiles, directories: Sequence[str], what: str) -> ProbeError:
+    listed = [item for item in list_interpreters(files, directories) if not item.shadowed]
     where = ":".join(directories) or "(empty)"
-    found = (
-        "; interpreters found: " + ", ".join(item.describe() for item in listed) if listed else ""
-    )
+    found = ""
+    example = "/usr/local/bin/python3.11"
+    if listed:
+        names = ", ".join(f"{item.path} ({item.version or '?'})" for item in listed)
+        found = f"; it has {names}"
+        example = listed[0].path
     return ProbeError(
-        f"{files.subject}: {what} on the PATH {where}{found} (name the interpreter with "
-        "--python, e.g. --python /usr/local/bin/python3.11)"
+        f"{files.subject}: {what} on its PATH ({where}){found}; name the interpreter with "
+        f"--python, e.g. --python {example}"
     )
 
 
@@ -470,7 +482,7 @@ def choose_interpreter(
     image: str,
     python: str | None = None,
     *,
-    environment: Mapping[str, str] = {},
+    environment: Mapping[str, str] | None = None,
     platform: str | None = None,
 ) -> InterpreterCandidate:
     """The interpreter the probe should run in ``image`` (see the module docstring)."""

@@ -187,7 +187,7 @@ class ImageReader:
         base_prefix, platlibdir = self.find_prefix(start, minor)
         full_version = self.full_version(interpreter, base_prefix, minor, venv)
         version = (int(minor.split(".")[0]), int(minor.split(".")[1]))
-        debian = self.is_debian and base_prefix == "/usr"
+        site_py = self.site_py(base_prefix, platlibdir, minor)
         return PythonLayout(
             version=version,
             full_version=full_version,
@@ -195,8 +195,8 @@ class ImageReader:
             prefix=venv_prefix if venv is not None else base_prefix,
             base_prefix=base_prefix,
             venv=venv,
-            debian=debian,
-            virtual_env_variable_counts=debian and self.site_reads_virtual_env(venv, minor),
+            debian=b"dist-packages" in site_py,
+            virtual_env_variable_counts=b"'VIRTUAL_ENV' in os.environ" in site_py,
             platlibdir=platlibdir,
         )
 
@@ -264,12 +264,16 @@ class ImageReader:
         self.warnings.append(f"the patch version of Python {minor} is unknown; reported {minor}")
         return minor
 
-    def site_reads_virtual_env(self, venv: VenvConfig | None, minor: str) -> bool:
-        """Debian's site.py of 3.9 and older adds site-packages when $VIRTUAL_ENV is set."""
-        if venv is not None or "VIRTUAL_ENV" not in self.facts.env:
-            return False
-        site_py = self.files.read_file(f"/usr/lib/python{minor}/site.py", FILE_CAP) or b""
-        return b"'VIRTUAL_ENV' in os.environ" in site_py
+    def site_py(self, base_prefix: str, platlibdir: str, minor: str) -> bytes:
+        """The interpreter's site.py where it may be Debian's (prefix /usr), else nothing.
+
+        Debian's patched site.py (dist-packages) exists only for interpreters built for
+        /usr; its text decides the site scheme, whatever the rest of the image looks like.
+        """
+        if base_prefix != "/usr":
+            return b""
+        path = posixpath.join(base_prefix, platlibdir, f"python{minor}", "site.py")
+        return self.files.read_file(path, FILE_CAP) or b""
 
     # --- machine, OS, libc -----------------------------------------------------------------
 

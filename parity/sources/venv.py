@@ -53,9 +53,16 @@ def is_venv(path: str) -> bool:
 
 
 def detect_local_venv(project_dir: str, environ: Mapping[str, str]) -> str | None:
-    """The local venv to use: $VIRTUAL_ENV if valid, else PROJECT/.venv, else PROJECT/venv."""
+    """The local venv to use: $VIRTUAL_ENV if valid, else PROJECT/.venv, else PROJECT/venv.
+
+    Inside a pre-commit hook, $VIRTUAL_ENV is pre-commit's own hook environment, not the
+    user's: it is skipped when it lies in pre-commit's store.
+    """
+    active = environ.get("VIRTUAL_ENV", "")
+    if active and _is_pre_commit_env(active, environ):
+        active = ""
     candidates = [
-        environ.get("VIRTUAL_ENV", ""),
+        active,
         os.path.join(project_dir, ".venv"),
         os.path.join(project_dir, "venv"),
     ]
@@ -63,6 +70,17 @@ def detect_local_venv(project_dir: str, environ: Mapping[str, str]) -> str | Non
         if candidate and is_venv(candidate):
             return candidate
     return None
+
+
+def _is_pre_commit_env(path: str, environ: Mapping[str, str]) -> bool:
+    """Whether ``path`` is one of pre-commit's hook environments (we run inside a hook)."""
+    if environ.get("PRE_COMMIT") != "1":
+        return False
+    store = environ.get("PRE_COMMIT_HOME") or os.path.join(
+        environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pre-commit"
+    )
+    real_store = os.path.realpath(store)
+    return os.path.realpath(path).startswith(real_store + os.sep)
 
 
 def load_venv(path: str) -> Environment:
