@@ -163,6 +163,11 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pull", action="store_true", help="pull base images / missing images")
     group.add_argument("--no-cache", action="store_true", help="probe again, ignore cached results")
     group.add_argument(
+        "--static",
+        action="store_true",
+        help="read the image's files instead of running its Python (untrusted or foreign images)",
+    )
+    group.add_argument(
         "--probe-timeout", type=float, default=60.0, metavar="SECONDS", help=argparse.SUPPRESS
     )
 

@@ -194,6 +194,7 @@ def _loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
         ),
         python=settings.python,
         use_cache=not args.no_cache,
+        static=args.static,
         limits=ProbeLimits(timeout_seconds=args.probe_timeout),
     )
     prober = ContainerProber(options, on_progress=progress.event)

@@ -315,7 +315,7 @@ class PythonLayout:
 
     @property
     def stdlib(self) -> str:
-        return posixpath.join(self.base_prefix, "lib", f"python{self.minor}")
+        return posixpath.join(self.base_prefix, self.platlibdir, f"python{self.minor}")
 
 
 def pythonpath_entries(env: Mapping[str, str], cwd: str = "/") -> list[str]:
@@ -346,20 +346,25 @@ def user_site(layout: PythonLayout, env: Mapping[str, str], home: str) -> str | 
     return posixpath.join(base, "lib", f"python{layout.minor}", "site-packages")
 
 
-def site_directories(layout: PythonLayout, env: Mapping[str, str]) -> list[str]:
-    """Global site directories in site.py's order: the venv's, then (maybe) the base's."""
-    prefixes: list[str] = []
+def site_directories(
+    layout: PythonLayout, env: Mapping[str, str], user_site_dir: str | None = None
+) -> list[str]:
+    """Site directories in site.py's order.
+
+    A venv's own come first (site.venv adds them at once), then the user site when enabled,
+    then the base installation's (outside a venv, or with include-system-site-packages).
+    """
+    own: list[str] = []
     if layout.venv is not None:
-        prefixes.append(layout.prefix)
-        if layout.venv.include_system_site:
-            prefixes.append(layout.base_prefix)
-    else:
-        prefixes.append(layout.base_prefix)
+        own = _prefix_site_dirs(layout, env, layout.prefix)
+    base: list[str] = []
+    if layout.venv is None or layout.venv.include_system_site:
+        base = _prefix_site_dirs(layout, env, layout.base_prefix)
+    user = [user_site_dir] if user_site_dir else []
     directories: list[str] = []
-    for prefix in prefixes:
-        for directory in _prefix_site_dirs(layout, env, prefix):
-            if directory not in directories:
-                directories.append(directory)
+    for directory in [*own, *user, *base]:
+        if directory not in directories:
+            directories.append(directory)
     return directories
 
 

@@ -112,6 +112,16 @@ CASES: tuple[Case, ...] = (
         "cycle",
     ),
     Case(
+        "requirements-conflicting-pins",
+        "a name pinned twice (==2.30.0, ==2.31.0) is read with a warning naming both lines",
+        ("diff", "requirements:requirements/conflicting-pins.txt", GOOD, "--format=json"),
+        code=1,
+        stdout_says=(
+            "conflicting-pins.txt:3: requests ==2.31.0 is required again",
+            "first at requirements/conflicting-pins.txt:1: ==2.30.0",
+        ),
+    ),
+    Case(
         "requirements-remote-include-is-not-fetched",
         "-r http://... is exit 2 and nothing connects to the listening server it names",
         ("diff", "requirements:{tmp}/remote-include.txt", GOOD),

@@ -60,7 +60,24 @@ DEFAULT_CHOICE = {
 # Interpreters without pip: ground truth from importlib.metadata, or from file names.
 IMPORTLIB_TRUTH = {"venv-app", "no-shell"}
 LISTING_TRUTH = {"py27-only": ("/usr/local/lib/python2.7/dist-packages",)}
-CASES = [(name, None) for name in CONTEXTS] + [("two-pythons", "python3.9")]
+CASES = [(name, None) for name in CONTEXTS] + [
+    ("two-pythons", "python3.9"),
+    ("two-pythons", "/opt/shared-venv/bin/python"),
+]
+# Interpreter facts --static must read exactly as the probe reports them.
+INTERPRETER_FIELDS = (
+    "implementation",
+    "version",
+    "executable",
+    "prefix",
+    "base_prefix",
+    "is_venv",
+    "machine",
+    "os",
+    "libc",
+    "pip_version",
+    "externally_managed",
+)
 # importlib.metadata, first distribution of each name (sys.path order), as JSON.
 IMPORTLIB_SCRIPT = r"""
 import importlib.metadata as metadata, json, re
@@ -190,6 +207,17 @@ def test_several_interpreters_are_listed_and_python_picks_one(
     assert versions(environment)["six"] == "1.15.0"  # python3's own six is 1.16.0
 
 
+def test_user_site_and_system_site_venv(docker_client: Any, built: Callable[[str], str]) -> None:
+    image = built("two-pythons")
+    system = parse_probe_output(probe_image(docker_client, image), kind="image", ref=image)
+    assert versions(system)["attrs"] == "22.2.0"  # root's user site comes before the global one
+    output = probe_image(docker_client, image, "/opt/shared-venv/bin/python")
+    shared = parse_probe_output(output, kind="image", ref=image)
+    assert shared.interpreter is not None and shared.interpreter.is_venv
+    assert versions(shared)["idna"] == "3.6"  # the venv's own, before nothing else
+    assert versions(shared)["six"] == "1.16.0"  # from the system site packages
+
+
 def test_the_scout_container_is_never_started_and_always_removed(
     docker_client: Any, built: Callable[[str], str]
 ) -> None:
@@ -233,8 +261,7 @@ def test_static_equals_probe(
     probed = json.loads(probe_image(docker_client, image, python))
     static = json.loads(static_probe_output(docker_client, image, python=python))
     assert static["distributions"] == probed["distributions"]
-    for field in ("implementation", "version", "executable", "prefix", "base_prefix", "is_venv",
-                  "machine", "os", "libc", "pip_version", "externally_managed"):  # fmt: skip
+    for field in INTERPRETER_FIELDS:
         assert static["interpreter"][field] == probed["interpreter"][field], field
     static_markers = dict(static["interpreter"]["markers"], platform_version="")
     probed_markers = dict(probed["interpreter"]["markers"], platform_version="")
@@ -283,7 +310,8 @@ def exec_truth(container: Any, python: str) -> dict[str, str]:
 
 WRITE_DIST_INFO = (
     "import os; d = '/srv/extra/runtime_pkg-2.0.dist-info'; os.makedirs(d); "
-    "open(d + '/METADATA', 'w').write('Metadata-Version: 2.1\\nName: runtime-pkg\\nVersion: 2.0\\n')"
+    "open(d + '/METADATA', 'w')"
+    ".write('Metadata-Version: 2.1\\nName: runtime-pkg\\nVersion: 2.0\\n')"
 )
 
 

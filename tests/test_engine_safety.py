@@ -55,7 +55,8 @@ print(json.dumps(facts))
 
 
 def parity_containers(client: Any) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"}))
+    # The low-level list: the high-level one inspects each container, racing auto-removal.
+    return list(client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"}))
 
 
 @pytest.fixture
@@ -177,9 +178,9 @@ def test_failing_build_step_is_exit_2_and_leaves_no_intermediate_container(
 ) -> None:
     base = base_image("3.11")
     (tmp_path / "Dockerfile").write_text(f"FROM {base}\nRUN echo building && exit 3\n")
-    before = {container.id for container in docker_client.containers.list(all=True)}
+    before = {container["Id"] for container in docker_client.api.containers(all=True)}
     result = run_parity("probe", f"dockerfile:{tmp_path / 'Dockerfile'}", "-q")
-    after = {container.id for container in docker_client.containers.list(all=True)}
+    after = {container["Id"] for container in docker_client.api.containers(all=True)}
     assert result.returncode == 2
     assert "failed at step 2" in result.stderr
     assert "returned a non-zero code: 3" in result.stderr

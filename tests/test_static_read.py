@@ -15,6 +15,7 @@ import pathlib
 import sys
 import tarfile
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 
@@ -116,7 +117,8 @@ def rich_venv(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     build_wheel(wheels, "alpha", "1.0", {"alpha.py": "A = 1\n"}, requires=["beta>=2"])
     build_wheel(wheels, "beta", "2.5", {"beta.py": "B = 2\n"})
     editable = write_backend_project(root / "editable-project", "gamma-app", "0.1.0")
-    install = [python, "-m", "pip", "install", "--isolated", "--no-index", "--no-input"]
+    install: list[str | os.PathLike[str]] = [python, "-m", "pip", "install", "--isolated"]
+    install += ["--no-index", "--no-input"]
     run([*install, wheels / "alpha-1.0-py3-none-any.whl", wheels / "beta-2.5-py3-none-any.whl"])
     run([*install, "--no-build-isolation", "-e", editable])
     site = site_packages(python)
@@ -192,7 +194,7 @@ def test_static_output_parses_like_probe_output(rich_venv: pathlib.Path) -> None
 # --- tar streams ------------------------------------------------------------------------------
 
 
-def add_file(archive: tarfile.TarFile, name: str, data: bytes = b"", **kinds: str) -> None:
+def add_file(archive: tarfile.TarFile, name: str, data: bytes = b"", **kinds: object) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     for key, value in kinds.items():
@@ -200,7 +202,9 @@ def add_file(archive: tarfile.TarFile, name: str, data: bytes = b"", **kinds: st
     archive.addfile(info, io.BytesIO(data) if data else None)
 
 
-def synthetic_tree(members: list[tuple[str, bytes, dict[str, str]]], budget: CaptureBudget) -> Tree:
+def synthetic_tree(
+    members: list[tuple[str, bytes, dict[str, object]]], budget: CaptureBudget
+) -> Tree:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         add_file(archive, "site-packages", type=tarfile.DIRTYPE)
@@ -314,8 +318,7 @@ def test_site_directories_of_debian_and_upstream_pythons() -> None:
         "/usr/lib/python2.7/dist-packages",
     ]
     old = layout((3, 9), prefix="/usr", base_prefix="/usr", debian=True)
-    quirky = layout((3, 9), prefix="/usr", base_prefix="/usr", debian=True,
-                    virtual_env_variable_counts=True)  # fmt: skip
+    quirky = replace(old, virtual_env_variable_counts=True)
     assert (
         site_directories(old, {"VIRTUAL_ENV": "/x"})[0] == "/usr/local/lib/python3.9/dist-packages"
     )
@@ -333,6 +336,13 @@ def test_site_directories_of_venvs() -> None:
         "/opt/venv/lib/python3.11/site-packages",
         "/usr/lib/python3.11/site-packages",
     ]
+    user = "/root/.local/lib/python3.11/site-packages"
+    assert site_directories(with_system, {}, user) == [
+        "/opt/venv/lib/python3.11/site-packages",
+        user,
+        "/usr/lib/python3.11/site-packages",
+    ]
+    assert site_directories(layout(), {}, user)[0] == user
     assert user_site(venv, {}, "/root") is None
     assert user_site(with_system, {}, "/root") == "/root/.local/lib/python3.11/site-packages"
     assert user_site(layout(), {"PYTHONNOUSERSITE": "1"}, "/root") is None

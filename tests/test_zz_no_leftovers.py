@@ -15,7 +15,7 @@ pytestmark = pytest.mark.docker
 def test_the_suite_left_no_parity_container(docker_client: Any) -> None:
     leftovers: list[Any] = []
     for _ in range(50):  # auto-removal completes asynchronously
-        leftovers = docker_client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"})
+        leftovers = docker_client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"})
         if not leftovers:
             break
         time.sleep(0.2)

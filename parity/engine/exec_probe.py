@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from parity.engine.interpreters import ContainerFiles, ImageFacts, locate_interpreter
-from parity.engine.probe_run import ProbeLimits, _explain, _read_with_limits
+from parity.engine.probe_run import ProbeLimits, _explain, read_probe_output
 from parity.errors import EngineError, ParityError, ProbeError, SourceError
 
 EXEC_TIMEOUT_SECONDS = 60.0
@@ -106,13 +106,11 @@ def _run_exec(
         output = ExecOutput(api.exec_start(exec_id, stream=True, demux=True))
     except APIError as error:
         raise _exec_refused(subject, error) from error
-    label = str(info.get("Name", "")).lstrip("/") or container_id[:12]
-    try:
-        stdout, stderr = _read_with_limits(
-            _StopReading(output), exec_id, output, ProbeLimits(timeout_seconds=timeout), label
-        )
-    except (ProbeError, EngineError) as error:
-        raise type(error)(_retitle(str(error), label, subject)) from error
+    # The container is the user's and must survive: stopping a runaway probe means
+    # cutting our connection; the launcher's alarm then ends the process.
+    stdout, stderr = read_probe_output(
+        output, ProbeLimits(timeout_seconds=timeout), subject, output.close
+    )
     return stdout, stderr, _exit_code(api, exec_id)
 
 
@@ -121,12 +119,6 @@ def _exec_refused(subject: str, error: Any) -> ParityError:
     if getattr(error, "status_code", None) == 409 or "is not running" in text:
         return ContainerStateError(f"cannot run the probe: {text}", subject)
     return EngineError(f"{subject}: the engine refused the probe: {text}")
-
-
-def _retitle(message: str, label: str, subject: str) -> str:
-    """probe_run's messages name an image; this one is a container."""
-    prefix = f"image {label}: "
-    return f"{subject}: {message[len(prefix) :]}" if message.startswith(prefix) else message
 
 
 def _exit_code(api: Any, exec_id: str) -> int | None:
@@ -159,17 +151,3 @@ class ExecOutput:
             self._closed = True
         with contextlib.suppress(OSError):
             self._stream.close()
-
-
-class _StopReading:
-    """What ``_read_with_limits`` calls to stop a runaway probe.
-
-    For a probe container it removes the container. Here the container is the user's and
-    must survive: stopping means cutting our connection; the alarm ends the process.
-    """
-
-    def __init__(self, output: ExecOutput) -> None:
-        self.output = output
-
-    def remove_container(self, _exec_id: str, force: bool = True) -> None:
-        self.output.close()

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from parity.errors import EngineError, ProbeError
+from parity.errors import EngineError, NoInterpreterError, ProbeError
 
 # The PATH runc uses when the image sets none.
 DEFAULT_SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -37,6 +37,7 @@ _PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)?)?$")
 _VERSION_IN_NAME = re.compile(r"^python(\d+\.\d+)")
 _MAX_LINK_HOPS = 40
 _CHUNK = 1024 * 1024
+_DRAIN_LIMIT = 64 * 1024
 
 # Go's os.FileMode bits, as the engine reports them in an archive stat.
 _MODE_DIR = 1 << 31
@@ -265,6 +266,7 @@ class ContainerFiles:
         reader = ChunkReader(chunks, self._check_deadline)
         try:
             yield io.BufferedReader(reader, _CHUNK), stat
+            reader.drain(_DRAIN_LIMIT)  # the tar's end padding: the connection can be reused
         finally:
             reader.close()
 
@@ -308,6 +310,16 @@ class ChunkReader(io.RawIOBase):
         buffer[:count] = self._pending[:count]
         self._pending = self._pending[count:]
         return count
+
+    def drain(self, limit: int) -> None:
+        """Read what is left when it is at most ``limit`` bytes (else leave it to close)."""
+        left = len(self._pending)
+        self._pending = b""
+        while left <= limit:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return
+            left += len(chunk)
 
     def close(self) -> None:
         close = getattr(self._chunks, "close", None)
@@ -450,7 +462,7 @@ def locate_interpreter(
     raise _not_found(files, directories, "no python3 or python")
 
 
-def _not_found(files: ContainerFiles, directories: Sequence[str], what: str) -> ProbeError:
+def _not_found(files: ContainerFiles, directories: Sequence[str], what: str) -> NoInterpreterError:
     listed = [item for item in list_interpreters(files, directories) if not item.shadowed]
     where = ":".join(directories) or "(empty)"
     found = ""
@@ -459,7 +471,7 @@ def _not_found(files: ContainerFiles, directories: Sequence[str], what: str) -> 
         names = ", ".join(f"{item.path} ({item.version or '?'})" for item in listed)
         found = f"; it has {names}"
         example = listed[0].path
-    return ProbeError(
+    return NoInterpreterError(
         f"{files.subject}: {what} on its PATH ({where}){found}; name the interpreter with "
         f"--python, e.g. --python {example}"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +14,8 @@ from parity.errors import EngineError, NoInterpreterError, ProbeError
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 _STDERR_TAIL_BYTES = 4096
-# Tried in order when the user names no interpreter: the first the image's PATH finds wins.
-DEFAULT_INTERPRETERS = ("python3", "python")
+# Run when the caller names no interpreter: the first the image's PATH finds wins.
+DEFAULT_INTERPRETER = "python3"
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,14 @@ def parity_labels() -> dict[str, str]:
 
 def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
     """Run the probe ``source`` with the image's interpreter; the container never outlives this."""
-    candidates = (request.python,) if request.python else DEFAULT_INTERPRETERS
-    not_found: list[str] = []
-    for interpreter in candidates:
-        result = _run_once(client, request, interpreter, source)
-        if result is not None:
-            return result
-        not_found.append(interpreter)
-    tried = " or ".join(not_found)
-    raise NoInterpreterError(
-        f"image {request.image}: no {tried} on the image's PATH "
-        "(name the interpreter with --python, e.g. --python /usr/local/bin/python3.11)"
-    )
+    interpreter = request.python or DEFAULT_INTERPRETER
+    result = _run_once(client, request, interpreter, source)
+    if result is None:
+        raise NoInterpreterError(
+            f"image {request.image}: no {interpreter} on the image's PATH "
+            "(name the interpreter with --python, e.g. --python /usr/local/bin/python3.11)"
+        )
+    return result
 
 
 def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str) -> ProbeRun | None:
@@ -110,7 +106,9 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
             if _is_not_found(error):
                 return None
             raise
-        stdout, stderr = _read_with_limits(api, container_id, stream, limits, request.image)
+        stdout, stderr = read_probe_output(
+            stream, limits, f"image {request.image}", lambda: _remove_quietly(api, container_id)
+        )
         finished = True
         return ProbeRun(stdout, stderr, interpreter)
     except NotFound as error:
@@ -125,17 +123,20 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
             _remove_quietly(api, container_id)
 
 
-def _read_with_limits(
-    api: Any, container_id: str, stream: Any, limits: ProbeLimits, image: str
+def read_probe_output(
+    stream: Any, limits: ProbeLimits, subject: str, stop: Callable[[], None]
 ) -> tuple[bytes, bytes]:
-    """Read the probe's output, killing it on timeout or when it floods."""
+    """Read a probe's (stdout, stderr) chunks; ``stop`` it on timeout or when it floods.
+
+    ``subject`` names what runs the probe in messages (``image X``, ``container web-1``).
+    """
     stdout = bytearray()
     stderr = bytearray()
     timed_out = threading.Event()
 
     def kill() -> None:
         timed_out.set()
-        _remove_quietly(api, container_id)
+        stop()
 
     watchdog = threading.Timer(limits.timeout_seconds, kill)
     watchdog.daemon = True
@@ -153,7 +154,7 @@ def _read_with_limits(
                 del stderr[:-_STDERR_TAIL_BYTES]
     except (OSError, ValueError) as error:
         if not timed_out.is_set():
-            raise EngineError(f"image {image}: lost the probe's output: {error}") from error
+            raise EngineError(f"{subject}: lost the probe's output: {error}") from error
     finally:
         watchdog.cancel()
         close = getattr(stream, "close", None)
@@ -161,15 +162,14 @@ def _read_with_limits(
             close()
     if flooded:
         # Only now: the engine cannot remove a container whose output stream is still open.
-        _remove_quietly(api, container_id)
+        stop()
         raise ProbeError(
-            f"image {image}: the probe printed more than "
+            f"{subject}: the probe printed more than "
             f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; stopped it"
         )
     if timed_out.is_set():
         raise ProbeError(
-            f"image {image}: the probe did not finish within "
-            f"{limits.timeout_seconds:g} s; stopped it"
+            f"{subject}: the probe did not finish within {limits.timeout_seconds:g} s; stopped it"
         )
     return bytes(stdout), bytes(stderr)
 

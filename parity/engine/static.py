@@ -177,14 +177,16 @@ class ImageReader:
         executable = interpreter.path
         venv_prefix = posixpath.dirname(posixpath.dirname(executable))
         venv = self.venv_config(executable)
-        start = venv.home if venv and venv.home else posixpath.dirname(interpreter.real_path)
-        minor = interpreter.version or _minor_from_venv(venv) or self.minor_from_lib(start)
+        starts = dedupe(
+            [*([venv.home] if venv and venv.home else []), posixpath.dirname(interpreter.real_path)]
+        )
+        minor = interpreter.version or _minor_from_venv(venv) or self.minor_from_lib(starts[0])
         if minor is None:
             raise ProbeError(
                 f"{self.files.subject}: cannot tell the Python version of {interpreter.path} "
                 "from its files (run without --static)"
             )
-        base_prefix, platlibdir = self.find_prefix(start, minor)
+        base_prefix, platlibdir = self.find_prefix(starts, minor)
         full_version = self.full_version(interpreter, base_prefix, minor, venv)
         version = (int(minor.split(".")[0]), int(minor.split(".")[1]))
         site_py = self.site_py(base_prefix, platlibdir, minor)
@@ -220,20 +222,25 @@ class ImageReader:
                 return None
             directory = posixpath.dirname(directory)
 
-    def find_prefix(self, start: str, minor: str) -> tuple[str, str]:
-        """(prefix, platlibdir): the first directory above ``start`` with the stdlib landmark."""
+    def find_prefix(self, starts: list[str], minor: str) -> tuple[str, str]:
+        """(prefix, platlibdir): the first directory above a start with the stdlib landmark.
+
+        The starts are pyvenv.cfg's ``home`` (for a venv) and the real executable's directory;
+        $PYTHONHOME, when set, is the prefix itself.
+        """
         home = self.facts.env.get("PYTHONHOME", "").split(":")[0]
-        directory = home or start
-        while True:
-            for libdir in ("lib", "lib64"):
-                landmark = posixpath.join(directory, libdir, f"python{minor}", "os.py")
-                if self.files.exists(landmark):
-                    return directory, libdir
-            if directory == "/" or home:
-                break
-            directory = posixpath.dirname(directory)
+        for start in [home] if home else starts:
+            directory = start
+            while True:
+                for libdir in ("lib", "lib64"):
+                    landmark = posixpath.join(directory, libdir, f"python{minor}", "os.py")
+                    if self.files.exists(landmark):
+                        return directory, libdir
+                if directory == "/" or home:
+                    break
+                directory = posixpath.dirname(directory)
         self.warnings.append(f"found no standard library for Python {minor}; guessed its prefix")
-        return posixpath.dirname(start), "lib"
+        return posixpath.dirname(starts[-1]), "lib"
 
     def full_version(
         self,
@@ -338,7 +345,7 @@ class ImageReader:
         stdlib = stdlib_entries(layout)
         entries = dedupe([*pythonpath_entries(env), *stdlib])
         user = user_site(layout, env, self.home())
-        for site_dir in [*([user] if user else []), *site_directories(layout, env)]:
+        for site_dir in site_directories(layout, env, user):
             if not self.files.is_dir(site_dir):
                 continue
             if site_dir not in entries:

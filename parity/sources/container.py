@@ -27,6 +27,7 @@ class ContainerOptions:
     environment: Mapping[str, str] = field(default_factory=dict)
     use_cache: bool = True
     limits: ProbeLimits = field(default_factory=ProbeLimits)
+    static: bool = False  # read the image's files; start no process in it
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ class ContainerProber:
     def _probe(self, image_id: str, *, kind: str, ref: str, description: str) -> Environment:
         from parity.probe import PROBE_SOURCE, parse_probe_output
 
-        key = probe_key(image_id, self.options.python, self.options.environment, PROBE_SOURCE)
+        method = PROBE_SOURCE + ("\0static" if self.options.static else "")
+        key = probe_key(image_id, self.options.python, self.options.environment, method)
         if self.options.use_cache:
             cached = self.cache.get(key)
             if cached is not None:
@@ -205,15 +207,49 @@ class ContainerProber:
                 else:
                     self._emit(ProbeEvent("cached", detail=_short(image_id)))
                     return replace(environment, image_id=image_id)
-        output = self.run_probe(image_id)
+        output = self.read_statically(image_id) if self.options.static else self.run_probe(image_id)
         environment = parse_probe_output(output, kind=kind, ref=ref, description=description)
         self.cache.put(key, output)
         return replace(environment, image_id=image_id)
 
+    def read_statically(self, image_id: str) -> bytes:
+        """``--static``: what the probe would print, read from the image's files."""
+        from parity.engine.static import static_probe_output
+
+        self._emit(ProbeEvent("probe", detail=f"{_short(image_id)} (static read)"))
+        return static_probe_output(
+            self.client,
+            image_id,
+            python=self.options.python,
+            environment=self.options.environment,
+            platform=self.options.build.platform,
+            timeout=max(self.options.limits.timeout_seconds, 120.0),
+        )
+
+    def load_container(self, ref: str) -> Environment:
+        """``container:NAME``: probe a running container in place (exec; never cached)."""
+        from parity.engine.exec_probe import exec_probe, inspect_running
+        from parity.probe import parse_probe_output
+
+        info = inspect_running(self.client, ref)
+        self._emit(ProbeEvent("probe", detail=f"container {ref}"))
+        output = exec_probe(
+            self.client,
+            ref,
+            python=self.options.python,
+            timeout=self.options.limits.timeout_seconds,
+            environment=self.options.environment or None,
+        )
+        environment = parse_probe_output(
+            output, kind="container", ref=ref, description=f"running container {ref}"
+        )
+        return replace(environment, image_id=str(info["Image"]))
+
     def run_probe(self, image_id: str) -> bytes:
         """Run the probe in a fresh container of ``image_id``; return what it printed."""
+        from parity.engine.interpreters import choose_interpreter, image_facts, python_program
         from parity.engine.probe_run import ProbeRequest, run_probe
-        from parity.errors import ProbeError
+        from parity.errors import NoInterpreterError, ProbeError
         from parity.probe import PROBE_SOURCE
 
         self._emit(ProbeEvent("probe", detail=_short(image_id)))
@@ -224,7 +260,31 @@ class ContainerProber:
             platform=self.options.build.platform,
             limits=self.options.limits,
         )
-        run = run_probe(self.client, request, PROBE_SOURCE)
+
+        def chosen() -> ProbeRequest:
+            """The interpreter found in the image's files (no process started)."""
+            candidate = choose_interpreter(
+                self.client,
+                image_id,
+                self.options.python,
+                environment=self.options.environment,
+                platform=self.options.build.platform,
+            )
+            return replace(request, python=candidate.path)
+
+        # The fast path runs the image's `python3` straight away (the engine looks it up on
+        # the image's PATH, as a shell would). The image's files are consulted first when
+        # the user names an interpreter or the image's own program is a Python, and when
+        # there is no `python3` (one failed start, then one run).
+        facts = image_facts(self.client, image_id, self.options.environment)
+        if self.options.python or python_program(facts.program) is not None:
+            request = chosen()
+        try:
+            run = run_probe(self.client, request, PROBE_SOURCE)
+        except NoInterpreterError:
+            if request.python:
+                raise
+            run = run_probe(self.client, chosen(), PROBE_SOURCE)
         if not run.stdout.strip():
             stderr = run.stderr.decode("utf-8", "replace").strip().splitlines()
             last = stderr[-1] if stderr else "no output at all"

@@ -96,6 +96,8 @@ class SourceLoader:
             return self.prober.load_image(ref)
         if kind == "compose":
             return self.prober.load_compose_service(ref)
+        if kind == "container":
+            return self.prober.load_container(ref)
         raise UsageError(f"{kind}: sources are not supported yet")
 
     def _load_lock(self, kind: str, ref: str, marker_env: Mapping[str, str] | None) -> Environment:

@@ -452,11 +452,12 @@ class _Reader:
         self.warnings: list[str] = []
 
     def result(self) -> RequirementsFile:
+        requirements = _unique(self.requirements)
         return RequirementsFile(
-            requirements=tuple(_unique(self.requirements)),
+            requirements=tuple(requirements),
             options=tuple(_unique(self.options)),
             files=tuple(_unique(self.files)),
-            warnings=tuple(_unique(self.warnings)),
+            warnings=tuple(_unique([*self.warnings, *_repeated_names(requirements)])),
         )
 
     def warn(self, location: Location, message: str) -> None:
@@ -583,6 +584,25 @@ class _Reader:
     def _warn_legacy(self, line: _Line, parts: _LineParts) -> None:
         for name in sorted({name for name, _value in parts.options if name in _LEGACY_OPTIONS}):
             self.warn(line.location, f"{name} was removed from recent pip, which rejects this line")
+
+
+def _repeated_names(requirements: Iterable[Requirement]) -> Iterator[str]:
+    """Warnings for a name required again, under the same marker, with another version or URL.
+
+    pip installs one distribution per name and needs every such line to hold: two
+    different pins make it refuse to install.
+    """
+    first: dict[tuple[str, str | None], Requirement] = {}
+    for requirement in requirements:
+        if requirement.is_constraint:
+            continue
+        earlier = first.setdefault((requirement.key, requirement.marker), requirement)
+        if earlier.describe() != requirement.describe():
+            yield (
+                f"{requirement.declared_at}: {requirement.name} {requirement.describe()} is "
+                f"required again (first at {earlier.declared_at}: {earlier.describe()}); "
+                "pip needs every line to hold"
+            )
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from typing import IO
 
@@ -147,6 +148,12 @@ class _Drain:
         self._thread.join(timeout)
 
 
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 class RunningProbe:
     """The probe running in a subprocess, its pipes drained in the background."""
 
@@ -168,6 +175,9 @@ class RunningProbe:
             )
         except OSError as error:
             raise VenvError(f"{python}: cannot run it: {error.strerror or error}") from error
+        # The probe never outlives parity: an interrupt or an error on the other side may
+        # leave result() uncalled, and interpreter exit then stops the process.
+        self._stop = weakref.finalize(self, _stop_process, self._process)
         assert self._process.stdout is not None and self._process.stderr is not None
         self._stdout = _Drain(self._process.stdout, MAX_OUTPUT_BYTES, keep_tail=False)
         self._stderr = _Drain(self._process.stderr, _STDERR_TAIL_BYTES, keep_tail=True)
@@ -194,9 +204,7 @@ class RunningProbe:
 
     def cancel(self) -> None:
         """Stop the probe if it still runs (safe to call more than once)."""
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
+        self._stop()
         for pipe in (self._process.stdout, self._process.stderr):
             if pipe is not None:
                 pipe.close()
