@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     )
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
     parser.add_argument("--repeat", type=int, metavar="N", help="rounds (default 7, --quick 3)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="results file")
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help="results file (bench/results/DATE.json)"
+    )
     parser.add_argument(
         "--workdir", type=Path, default=BENCH_DIR / ".work", help="setup cache (bench/.work)"
     )
@@ -94,7 +96,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     return Config(
         rounds=rounds,
         workdir=workdir,
-        json_path=(args.json or workdir / f"results-{stamp}.json").resolve(),
+        json_path=(args.json or BENCH_DIR / "results" / f"{stamp}.json").resolve(),
         distributions=args.distributions,
         compare_packages=args.compare_packages,
         image_prefix=args.image_prefix,
@@ -305,13 +307,27 @@ class Measured:
     key: str
     label: str
     argv: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str]
     fresh_cache: bool = False
     reported: tuple[str, ...] = ()
 
 
+def python_env(config: Config) -> dict[str, str]:
+    """The environment of every measured command: bytecode caching on, as when installed.
+
+    An installed parity has compiled bytecode; an editable one under
+    PYTHONDONTWRITEBYTECODE=1 would compile every module on every run. The cache goes to
+    the workdir (PYTHONPYCACHEPREFIX), not into the source tree.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(config.workdir / "pycache")
+    return env
+
+
 def parity_env(config: Config, cache: Path | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PARITY_CACHE_DIR")}
+    env = python_env(config)
+    for name in ("VIRTUAL_ENV", "PARITY_CACHE_DIR"):
+        env.pop(name, None)
     env["PARITY_BUILD_NETWORK"] = config.build_network
     if cache is not None:
         env["PARITY_CACHE_DIR"] = str(cache)
@@ -348,20 +364,26 @@ def measured_commands(
     """Everything measured, in round-robin order."""
     warm = parity_env(config, config.workdir / "warm-cache")
     cold = parity_env(config, None)
+    plain = python_env(config)
     python = config.python
     commands = [
         Measured(
             "floor.docker_run",
             "docker run --rm IMAGE python -c pass",
             ("docker", "run", "--rm", small.image, "python", "-c", "pass"),
+            plain,
         ),
         Measured(
             "floor.venv_python",
             "VENV/bin/python -c pass",
             (str(small.venv / "bin" / "python"), "-c", "pass"),
+            plain,
         ),
         Measured(
-            "small.by_hand", "pip freeze; docker run pip freeze; diff", by_hand_argv(small, scratch)
+            "small.by_hand",
+            "pip freeze; docker run pip freeze; diff",
+            by_hand_argv(small, scratch),
+            plain,
         ),
     ]
     for project in (small, large):
@@ -398,10 +420,13 @@ def measured_commands(
         ]
     commands += [
         Measured(
-            "large.by_hand", "pip freeze; docker run pip freeze; diff", by_hand_argv(large, scratch)
+            "large.by_hand",
+            "pip freeze; docker run pip freeze; diff",
+            by_hand_argv(large, scratch),
+            plain,
         ),
-        Measured("startup.python", "python -c pass", (python, "-c", "pass")),
-        Measured("startup.parity_version", "parity --version", (config.parity, "--version")),
+        Measured("startup.python", "python -c pass", (python, "-c", "pass"), plain),
+        Measured("startup.parity_version", "parity --version", (config.parity, "--version"), plain),
         Measured(
             "compare",
             f"compare() on {config.compare_packages:,} x {config.compare_packages:,} packages",
@@ -411,6 +436,7 @@ def measured_commands(
                 "--packages",
                 str(config.compare_packages),
             ),
+            plain,
             reported=("compare", "render_table", "render_json"),
         ),
     ]
@@ -422,11 +448,11 @@ def measured_commands(
 
 def run_once(command: Measured, scratch: Path) -> dict[str, float]:
     """Run ``command`` once; its samples by name."""
-    env = dict(command.env) or None
+    env = dict(command.env)
     cache: str | None = None
     if command.fresh_cache:
         cache = tempfile.mkdtemp(prefix="cold-cache-", dir=scratch)
-        env = {**(env or os.environ), "PARITY_CACHE_DIR": cache}
+        env["PARITY_CACHE_DIR"] = cache
     try:
         start = time.perf_counter()
         result = subprocess.run(

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +153,49 @@ def test_fix_hints_applied_in_the_venv_remove_the_drift(sample: Path, tmp_path: 
     report = json.loads(second.stdout)
     assert report["packages"] == []
     assert second.returncode == 0, second.stdout
+
+
+@pytest.mark.parametrize("sample", ["venv-multistage"], indirect=True)
+def test_warm_check_starts_no_container(sample: Path, tmp_path: Path, docker_client: Any) -> None:
+    """A second check of an unchanged project: layer cache and probe cache, no container."""
+    env = {"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""}
+    first = run_parity("check", str(sample), "-q", "--format", "json", env=env)
+    assert first.returncode == 1, first.stderr
+    image_id = json.loads(first.stdout)["sides"][-1]["image_id"]
+    # The image and its layers: what a probe or a build step of this project would run.
+    ours = {image_id} | {layer["Id"] for layer in docker_client.api.history(image_id)}
+    started = time.time()
+    second = subprocess.Popen(
+        [sys.executable, "-m", "parity", "check", str(sample), "-q"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    second.communicate(timeout=300)
+    assert second.returncode == 1
+    events = docker_client.api.events(
+        since=int(started) - 1,
+        until=int(time.time()) + 1,
+        filters={"type": "container", "event": ["create", "start"]},
+        decode=True,
+    )
+    # Other processes may use the engine meanwhile: count only this run's probe containers
+    # (labelled with its pid) and build-step containers made from this project's layers.
+    mine = [
+        event
+        for event in events
+        if event.get("Actor", {}).get("Attributes", {}).get("io.parity.pid") == str(second.pid)
+        or (
+            "io.parity.managed" not in event.get("Actor", {}).get("Attributes", {})
+            and _image_of(docker_client, event) in ours
+        )
+    ]
+    assert mine == []
+
+
+def _image_of(client: Any, event: dict[str, Any]) -> str:
+    name = str(event.get("Actor", {}).get("Attributes", {}).get("image", ""))
+    try:
+        return str(client.api.inspect_image(name)["Id"])
+    except Exception:  # an image removed meanwhile is not ours
+        return name
