@@ -569,8 +569,22 @@ def machine_info(client: Any, config: Config) -> dict[str, object]:
         "docker_api": version.get("ApiVersion"),
         "storage_driver": client.info().get("Driver"),
         "git_commit": _git_commit(),
+        "git_uncommitted_changes": _git_dirty(),
         "load_average_before": _load_average(),
     }
+
+
+def _git_dirty() -> bool | None:
+    """Whether the working tree differs from the commit measured (read-only check)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return None
+    return bool(result.stdout.strip()) if result.returncode == 0 else None
 
 
 def _load_average() -> list[float] | None:

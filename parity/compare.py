@@ -7,17 +7,20 @@ declares requirements has none of its own and borrows the other side's).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from parity.model import Environment, Interpreter, Level, Package, Requirement, canonical_name
 from parity.policy import Policy
 from parity.report import InterpreterRow, PackageRow, Report, Severity, Side, Status
+
+if TYPE_CHECKING:
+    from packaging.markers import Marker
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def _marker_environment(own: Environment, other: Environment) -> Mapping[str, st
 
 @lru_cache(maxsize=4096)
 def _parse_marker(text: str) -> Marker | None:
+    from packaging.markers import InvalidMarker, Marker  # only when a marker is evaluated
+
     try:
         return Marker(text)
     except InvalidMarker:
@@ -86,6 +91,8 @@ def marker_applies(marker: str | None, environment: Mapping[str, str] | None) ->
     parsed = _parse_marker(marker)
     if parsed is None:
         return True
+    from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+
     try:
         return parsed.evaluate({"extra": "", **environment})
     except (UndefinedComparison, UndefinedEnvironmentName):
@@ -204,6 +211,8 @@ def specifier_allows(specifier: str, version: str) -> bool:
     """True when ``version`` satisfies ``specifier``; ``" || "`` separates alternatives (Poetry)."""
     if not specifier.strip():
         return True
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     parsed_version = _parse_version(version)
     for branch in specifier.split(" || "):
         try:
@@ -244,9 +253,11 @@ def _applicable_packages(
     """Packages of a side that apply in its marker environment, by PEP 503 name."""
     selected: dict[str, Package] = {}
     for package in environment.packages:
-        if policy.ignores(package.name) or not marker_applies(package.marker, markers):
+        key = package.key
+        if key in selected or policy.ignores_key(key):
             continue
-        selected.setdefault(package.key, package)
+        if package.marker is None or marker_applies(package.marker, markers):
+            selected[key] = package
     return selected
 
 
@@ -261,18 +272,41 @@ def _compare_pins(
     right_packages = _applicable_packages(right.environment, right_markers, policy)
     keys = left_packages.keys() | right_packages.keys()
     rows: list[PackageRow] = []
+    indexes: dict[str, dict[str, list[tuple[str, str | None]]]] = {}
+
+    one_sided = left_packages.keys() ^ right_packages.keys()
+
+    def requirers(side: NamedEnvironment) -> dict[str, list[tuple[str, str | None]]]:
+        if side.name not in indexes:  # built once, and only when a package is one-sided
+            indexes[side.name] = requirers_index(side.environment, one_sided)
+        return indexes[side.name]
+
     for key in keys:
         left_package, right_package = left_packages.get(key), right_packages.get(key)
         if left_package is not None and right_package is not None:
             row = _compare_pair(left.name, left_package, right.name, right_package, policy)
         elif left_package is not None:
             row = _one_sided(
-                left, left_package, left_markers, right, right_markers, right_packages, policy
+                left,
+                left_package,
+                left_markers,
+                right,
+                right_markers,
+                right_packages,
+                requirers(left),
+                policy,
             )
         else:
             assert right_package is not None
             row = _one_sided(
-                right, right_package, right_markers, left, left_markers, left_packages, policy
+                right,
+                right_package,
+                right_markers,
+                left,
+                left_markers,
+                left_packages,
+                requirers(right),
+                policy,
             )
         if row.status != Status.SAME or policy.show_same:
             rows.append(row)
@@ -327,12 +361,15 @@ def _one_sided(
     absent: NamedEnvironment,
     absent_markers: Mapping[str, str] | None,
     absent_packages: Mapping[str, Package],
+    requirers: Mapping[str, list[tuple[str, str | None]]],
     policy: Policy,
 ) -> PackageRow:
     """A package on one side only: missing, unless a marker explains its absence."""
     values: dict[str, str | None] = {present.name: package.version, absent.name: None}
     name = package.key
-    marker = _platform_marker(package, present, present_markers, absent_markers, absent_packages)
+    marker = _platform_marker(
+        package, present, present_markers, absent_markers, absent_packages, requirers
+    )
     if marker is not None:
         severity = policy.severity_for(name, "platform", Severity.INFO)
         return PackageRow(
@@ -361,6 +398,7 @@ def _platform_marker(
     present_markers: Mapping[str, str] | None,
     absent_markers: Mapping[str, str] | None,
     absent_packages: Mapping[str, Package],
+    requirers: Mapping[str, list[tuple[str, str | None]]],
 ) -> str | None:
     """The marker that excludes ``package`` on the absent side, or None if none explains it.
 
@@ -374,7 +412,7 @@ def _platform_marker(
         return None if marker_applies(package.marker, absent_markers) else package.marker
     if present.environment.level != Level.INSTALLED:
         return None
-    markers = _requiring_markers(package.key, present.environment)
+    markers = requirers.get(package.key, [])
     if not markers:
         return None
     for requirer_key, marker in markers:
@@ -385,30 +423,37 @@ def _platform_marker(
     return " or ".join(sorted({marker for _, marker in markers if marker}))
 
 
-def _requiring_markers(key: str, environment: Environment) -> list[tuple[str, str | None]]:
-    """(requirer, marker) for each installed distribution whose Requires-Dist names ``key``."""
-    found: list[tuple[str, str | None]] = []
+def requirers_index(
+    environment: Environment, wanted: Set[str]
+) -> dict[str, list[tuple[str, str | None]]]:
+    """For each ``wanted`` name, (requirer, marker) of every distribution that requires it.
+
+    Requirements reached only through an extra are left out: they say nothing about
+    platforms.
+    """
+    index: dict[str, list[tuple[str, str | None]]] = {}
     for requirer in environment.packages:
+        requirer_key = requirer.key
         for line in requirer.requires:
             requirement_name, _, marker = line.partition(";")
             name = _requirement_name(requirement_name)
-            if name == key:
-                marker_text = marker.strip() or None
-                if marker_text and "extra" in marker_text:
-                    continue  # only pulled in through an extra: says nothing about platforms
-                found.append((requirer.key, marker_text))
-    return found
+            if name not in wanted:
+                continue
+            marker_text = marker.strip() or None
+            if marker_text and "extra" in marker_text:
+                continue
+            index.setdefault(name, []).append((requirer_key, marker_text))
+    return index
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9._-]*)")
 
 
 @lru_cache(maxsize=65536)
 def _requirement_name(text: str) -> str:
-    text = text.strip()
-    end = len(text)
-    for index, char in enumerate(text):
-        if not (char.isalnum() or char in "-_."):
-            end = index
-            break
-    return canonical_name(text[:end])
+    """The PEP 503 name a Requires-Dist line starts with."""
+    match = _REQUIREMENT_NAME.match(text)
+    return canonical_name(match.group(1)) if match else ""
 
 
 def _compare_declared_with_pins(
@@ -569,6 +614,8 @@ def _declared_by_key(
 def _same_specifier(left: Requirement, right: Requirement) -> bool:
     if left.url or right.url:
         return left.url == right.url
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(left.specifier) == SpecifierSet(right.specifier)
     except InvalidSpecifier:

@@ -10,10 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 _NORMALIZE = re.compile(r"[-_.]+")
 
 
+@lru_cache(maxsize=65536)
 def canonical_name(name: str) -> str:
     """PEP 503 normalised project name (``Foo.Bar_baz`` -> ``foo-bar-baz``)."""
     return _NORMALIZE.sub("-", name).lower()

@@ -29,7 +29,10 @@ class Policy:
     severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
 
     def ignores(self, name: str) -> bool:
-        key = canonical_name(name)
+        return self.ignores_key(canonical_name(name))
+
+    def ignores_key(self, key: str) -> bool:
+        """``ignores`` for a name already PEP 503-normalised."""
         if key in self.ignore:
             return True
         return not self.include_tooling and key in TOOLING

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from parity.errors import ProbeError
 from parity.model import Environment, Interpreter, Level, Origin, Package, canonical_name
-from parity.sources.requirements import redact_origin
+from parity.redact import redact_origin
 
 PROBE_FORMAT = 1
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -54,6 +54,8 @@ def _compact_source() -> str:
 
 def clean_text(value: str) -> str:
     """``value`` without control characters (C0, DEL, C1) and with lone surrogates replaced."""
+    if value.isascii() and value.isprintable():  # the common case: nothing to clean
+        return value
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("", value))
 
 

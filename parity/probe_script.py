@@ -156,12 +156,19 @@ class DirSource(object):
 
     def __init__(self, path):
         self.path = path
+        self.members = None
 
     def display(self, member=None):
         return os.path.join(self.path, member) if member else self.path
 
     def exists(self, member):
-        return os.path.lexists(os.path.join(self.path, member))
+        # One directory listing answers every question about this distribution.
+        if self.members is None:
+            try:
+                self.members = frozenset(os.listdir(self.path))
+            except OSError:
+                return os.path.lexists(os.path.join(self.path, member))
+        return member in self.members
 
     def headers(self, member, budget):
         stream = open_regular(os.path.join(self.path, member))

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from parity.model import Environment, Interpreter, Level, Location, Origin, Package, Requirement
-from parity.sources.requirements import redact_origin
+from parity.redact import redact_origin
 
 SCHEMA = "parity.snapshot/1"
 REPORT_SCHEMA = "parity.report/1"

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -377,6 +378,15 @@ CASES: tuple[Case, ...] = (
         ("diff", "pylock:pylock/credentials/pylock.toml", PINS, "--fail-on", "warning"),
         code=1,
         stdout_says=("git+https://****@github.com/org/bar.git",),
+        secret=True,
+    ),
+    Case(
+        "venv-credentials-redacted-everywhere",
+        "credentials in an installed package's PEP 610 direct_url.json appear in no output",
+        ("diff", "venv:{venv}", "snapshot:{venv_pins}", "--fail-on=warning"),
+        code=1,
+        stdout_says=("git+https://****@github.com/org/foo.git",),
+        needs=("venv_with_credentials",),
         secret=True,
     ),
     # --- snapshots ------------------------------------------------------------------------
@@ -859,13 +869,6 @@ def engine_socket() -> str:
     return host.removeprefix("unix://") or "/var/run/docker.sock"
 
 
-def _sweep_dead_runs(client: Any) -> None:
-    """Remove probe containers whose parity process is gone (what parity's next run does)."""
-    from parity.engine.probe_run import sweep_stale_containers
-
-    sweep_stale_containers(client)
-
-
 def orphaned_probe_containers(client: Any) -> list[str]:
     """Probe containers left by parity processes that no longer run."""
     from parity.engine.labels import LABEL_PID
@@ -1009,6 +1012,30 @@ def listener() -> Iterator[Resource]:
 
 
 @pytest.fixture
+def venv_with_credentials(tmp_path: Path) -> Resource:
+    """A real venv holding ``foo`` installed from a git URL with credentials (PEP 610)."""
+    import venv
+
+    root = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(root)
+    site_packages = next(root.glob("lib/python*/site-packages"))
+    dist_info = site_packages / "foo-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n")
+    (dist_info / "INSTALLER").write_text("pip\n")
+    (dist_info / "RECORD").write_text("")
+    direct_url = {
+        "url": f"https://alice:{SECRET}-VENV@github.com/org/foo.git",
+        "vcs_info": {"vcs": "git", "commit_id": "abcdef0123456789abcdef0123456789abcdef01"},
+    }
+    (dist_info / "direct_url.json").write_text(json.dumps(direct_url))
+    pins = json.loads((BAD / "snapshot" / "index-pins.json").read_text(encoding="utf-8"))
+    pins["packages"] = [{**pins["packages"][0], "name": "foo"}]
+    (tmp_path / "pins.json").write_text(json.dumps(pins))
+    return Resource({"venv": str(root), "venv_pins": str(tmp_path / "pins.json")})
+
+
+@pytest.fixture
 def device(tmp_path: Path) -> Resource:
     """A character device like /dev/null (1, 3), made in tmp_path (needs root)."""
     path = tmp_path / "null"
@@ -1026,8 +1053,8 @@ def device(tmp_path: Path) -> Resource:
 @pytest.fixture
 def denied_socket(tmp_path: Path) -> Iterator[Resource]:
     """A listening unix socket with mode 000; parity runs without CAP_DAC_OVERRIDE for it."""
-    if os.geteuid() != 0:
-        pytest.skip("emulating 'permission denied' drops root's capabilities: needs root")
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("emulating 'permission denied' drops root's capabilities: root and setpriv")
     path = tmp_path / "denied.sock"
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(path))
@@ -1050,9 +1077,7 @@ def _setpriv_prefix() -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("case", [_param(case) for case in CASES])
-def test_bad_input(
-    case: Case, tmp_path: Path, request: pytest.FixtureRequest, record_property: Any
-) -> None:
+def test_bad_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """See ``case.expect`` (the parameter id names the case)."""
     values = {"tmp": str(tmp_path)}
     resources = [_resource(need, request, tmp_path) for need in case.needs]
@@ -1072,8 +1097,7 @@ def test_bad_input(
     env.update({key: _expand(value, values) for key, value in case.env.items()})
     prefix = _setpriv_prefix() if "denied_socket" in case.needs else ()
     result = _run(args, env, prefix)
-    record_property("expect", case.expect)
-    record_property("stderr", result.stderr)
+    print(f"{case.name}: {case.expect}\n  exit {result.returncode}: {result.stderr}")  # -rP
 
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == case.code, f"{case.expect}\n{result.stderr}{result.stdout}"
@@ -1123,16 +1147,21 @@ def _proxy(request: pytest.FixtureRequest, tmp_path: Path, trigger: str) -> Reso
     request.getfixturevalue("base_image")("3.11")
     path = tmp_path / "engine.sock"
     proxy = DroppingProxy(str(path), engine_socket(), re.compile(PROXY_TRIGGERS[trigger]))
+    before = set(orphaned_probe_containers(client))  # other runs' leftovers are not ours
+
+    def ours() -> list[str]:
+        return [each for each in orphaned_probe_containers(client) if each not in before]
 
     def clean_up() -> None:
         proxy.close()
-        _sweep_dead_runs(client)
+        for container in ours():
+            with contextlib.suppress(Exception):  # the engine may be removing it already
+                client.api.remove_container(container, force=True)
 
     request.addfinalizer(clean_up)
 
     def verify() -> None:
-        left = orphaned_probe_containers(client)
-        assert left == [], f"parity left probe containers behind: {left}"
+        assert ours() == [], "parity left its probe container behind"
 
     return Resource({"proxy": str(path)}, verify)
 

@@ -35,9 +35,9 @@ MEASUREMENTS = {
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> dict[str, Any]:
+def bench_run(tmp_path_factory: pytest.TempPathFactory, base_image: Any) -> dict[str, Any]:
     """One reduced run: 1 round, 20 generated distributions, compare() on 300 packages."""
-    docker_client.images.get("python:3.11-slim")
+    base = base_image("3.11")
     workdir = tmp_path_factory.mktemp("bench")
     results = workdir / "results.json"
     argv = [
@@ -54,6 +54,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> d
         str(workdir / "work"),
         "--image-prefix",
         "parity-test/bench",
+        "--base-image",
+        base,
         "--build-network",
         build_network() or "host",
         "--json",

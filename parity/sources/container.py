@@ -272,18 +272,17 @@ class ContainerProber:
             )
             return replace(request, python=candidate.path)
 
-        # The fast path runs the image's `python3` straight away (the engine looks it up on
-        # the image's PATH, as a shell would). The image's files are consulted first when
-        # the user names an interpreter or the image's own program is a Python, and when
-        # there is no `python3` (one failed start, then one run).
-        facts = image_facts(self.client, image_id, self.options.environment)
-        if self.options.python or python_program(facts.program) is not None:
-            request = chosen()
+        # One run in the common case: the interpreter the user names, else the image's own
+        # program when it is a Python (`CMD ["python", "app.py"]`: what really runs), else
+        # `python3`; the engine looks a bare name up on the image's PATH, as a shell would.
+        # Only when that fails does parity search the image's files (no process started)
+        # for what there is: a listing for the message, or `python`, `python3.X`, 2.7.
+        if not request.python:
+            facts = image_facts(self.client, image_id, self.options.environment)
+            request = replace(request, python=python_program(facts.program) or "python3")
         try:
             run = run_probe(self.client, request, PROBE_SOURCE)
         except NoInterpreterError:
-            if request.python:
-                raise
             run = run_probe(self.client, chosen(), PROBE_SOURCE)
         if not run.stdout.strip():
             stderr = run.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -39,8 +39,8 @@ from packaging.utils import (
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Requirement
+from parity.redact import redact_url
 from parity.sources._toml import key_lines, load_toml, parse_toml, read_text
-from parity.sources.requirements import redact_url
 
 #: PEP 508 environment marker names pipenv accepts as keys of a Pipfile entry.
 MARKER_KEYS = (

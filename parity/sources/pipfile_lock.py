@@ -28,6 +28,7 @@ from typing import Any
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Origin, Package, canonical_name
+from parity.redact import redact_origin
 from parity.sources._toml import line_of, load_toml, read_text
 from parity.sources.pipfile import (
     VCS_KEYS,
@@ -36,7 +37,6 @@ from parity.sources.pipfile import (
     fold_markers,
     python_requirement,
 )
-from parity.sources.requirements import redact_origin
 
 STALE_WARNING = "Pipfile.lock is stale: its _meta.hash does not match Pipfile (run `pipenv lock`)"
 

@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Origin, Package, canonical_name
+from parity.redact import redact_origin
 from parity.sources.lockgraph import (
     ALWAYS,
     NEVER,
@@ -59,7 +60,6 @@ from parity.sources.lockgraph import (
     require_str,
     specifier_condition,
 )
-from parity.sources.requirements import redact_origin
 
 MAIN_GROUP = "main"
 

@@ -36,6 +36,7 @@ from packaging.pylock import (
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Origin, Package, canonical_name
+from parity.redact import redact_origin
 from parity.sources.lockgraph import (
     Condition,
     LockDataError,
@@ -47,7 +48,6 @@ from parity.sources.lockgraph import (
     parse_condition,
     read_toml,
 )
-from parity.sources.requirements import redact_origin
 
 _FILE_NAME = re.compile(r"pylock(\.[^.]+)?\.toml")
 

@@ -37,8 +37,8 @@ from packaging.version import VERSION_PATTERN, InvalidVersion, Version
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Requirement, canonical_name
+from parity.redact import redact_url
 from parity.sources._toml import key_lines, line_of, parse_toml, read_text
-from parity.sources.requirements import redact_url
 
 OR_SEPARATOR = " || "
 

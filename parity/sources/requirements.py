@@ -35,7 +35,7 @@ import shlex
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -50,7 +50,8 @@ from packaging.utils import (
 )
 
 from parity.errors import SourceError
-from parity.model import Environment, Level, Location, Origin, Requirement
+from parity.model import Environment, Level, Location, Requirement
+from parity.redact import redact_origin, redact_url
 
 __all__ = [
     "RequirementsError",
@@ -135,31 +136,6 @@ def load_requirements(path: str, environ: Mapping[str, str] | None = None) -> En
 
 
 # --- credentials ------------------------------------------------------------------
-
-_CREDENTIALS = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^\s/?#]*)@")
-
-
-def redact_url(url: str) -> str:
-    """Hide the user-info part of a URL (or of every URL in a message) behind ``****``.
-
-    ``https://user:token@host/simple`` becomes ``https://****@host/simple``. A bare user
-    name on an ssh URL (``git+ssh://git@github.com/...``) is kept: ssh authenticates with
-    keys, so that name is no secret.
-    """
-    return _CREDENTIALS.sub(_redacted_userinfo, url)
-
-
-def redact_origin(origin: Origin | None) -> Origin | None:
-    """``origin`` with the credentials in its URL hidden (see :func:`redact_url`)."""
-    return None if origin is None else replace(origin, url=redact_url(origin.url))
-
-
-def _redacted_userinfo(match: re.Match[str]) -> str:
-    scheme, userinfo = match.group("scheme"), match.group("userinfo")
-    if scheme.lower().rstrip(":/").endswith("ssh") and ":" not in userinfo:
-        return match.group(0)
-    return f"{scheme}****@"
-
 
 # --- reading files ----------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from parity.errors import SourceError
 from parity.model import Environment, Level, Location, Origin, Package, canonical_name
+from parity.redact import redact_origin
 from parity.sources.lockgraph import (
     ALWAYS,
     Condition,
@@ -47,7 +48,6 @@ from parity.sources.lockgraph import (
     require_str,
     split_vcs_url,
 )
-from parity.sources.requirements import redact_origin
 
 PROJECT_SOURCES = ("editable", "virtual", "directory")
 
