@@ -137,6 +137,13 @@ def run_probe(args: argparse.Namespace) -> int:
     """``parity probe SOURCE``: one environment's facts."""
     from parity.formats.environment import render_environment
 
+    environment, _ = _load_one(args)
+    sys.stdout.write(render_environment(environment, args.format))
+    return 0
+
+
+def _load_one(args: argparse.Namespace) -> tuple[Environment, Progress]:
+    """Read ``args.source`` (probe, snapshot): one environment, progress shown meanwhile."""
     source = parse_source(args.source)
     args.settings = settings_for(args, ".")
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
@@ -145,9 +152,7 @@ def run_probe(args: argparse.Namespace) -> int:
             environment = loader.load(source)
         finally:
             loader.prober.close()
-        progress.stop()
-    sys.stdout.write(render_environment(environment, args.format))
-    return 0
+    return environment, progress
 
 
 def run_doctor(args: argparse.Namespace) -> int:
@@ -164,19 +169,11 @@ def run_snapshot(args: argparse.Namespace) -> int:
     from parity.cli import write_atomically
     from parity.snapshot import environment_to_dict
 
-    source = parse_source(args.source)
-    args.settings = settings_for(args, ".")
-    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
-        loader = _loader(args, progress)
-        try:
-            environment = loader.load(source)
-        finally:
-            loader.prober.close()
-        progress.stop()
+    environment, progress = _load_one(args)
     text = json.dumps(environment_to_dict(environment), indent=2, ensure_ascii=False) + "\n"
     if args.output:
         write_atomically(args.output, text)
-        progress.note(f"saved {source} to {args.output}; compare with snapshot:{args.output}")
+        progress.note(f"saved {args.source} to {args.output}; compare with snapshot:{args.output}")
     else:
         sys.stdout.write(text)
     return 0
