@@ -231,21 +231,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = {number: signal.signal(number, _interrupt) for number in _STOP_SIGNALS}
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
     except ParityError as error:
         _print_error(error)
-        return EXIT_ERROR
+        code = EXIT_ERROR
     except (KeyboardInterrupt, Terminated):
+        # Further signals stay ignored until exit: the clean-up has run, nothing may cut
+        # the exit short (a restored default handler would print a traceback).
         print("parity: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    for number, handler in previous.items():
+        signal.signal(number, handler)
+    return code
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+# Ctrl-C, kill, and a closed terminal all stop a check the same way.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Raise once; further signals are ignored so the clean-up (container removal) finishes."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated
 
 
 def _print_error(error: ParityError) -> None:
@@ -286,16 +298,37 @@ def output_requests(args: argparse.Namespace) -> list[OutputRequest]:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (temporary file, then rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write ``text`` to ``path`` whole or not at all (temporary file, then rename).
+
+    A path that is not a regular file (``/dev/stdout``, a FIFO, a device) is written to
+    directly: renaming over it would replace it. A symlink is followed.
+    """
+    target = os.path.realpath(path)
+    if os.path.isdir(target):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if os.path.exists(target) and not os.path.isfile(target):
+        try:
+            with open(target, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}") from error
+        return
+    directory = os.path.dirname(target)
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".parity-", suffix=".tmp")
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from error
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)  # what a plain open() would have made
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -310,13 +310,25 @@ def _load_pair(
         deferred = [1]  # two lock files: the right one is read for the left one's markers
     pending = {i: loader.start(side) for i, side in enumerate(sides) if i not in deferred}
     results: dict[int, Environment] = {}
-    for index in sorted(pending, key=lambda i: not sides[i].is_container):
+    for index in sorted(pending, key=lambda i: _reading_order(sides[i])):
         results[index] = pending[index]()
     for index in deferred:
         other = results.get(1 - index)
         markers = _markers(other) if other is not None else None
         results[index] = loader.load(sides[index], marker_env=markers)
     return results[0], results[1]
+
+
+def _reading_order(source: SourceRef) -> int:
+    """Files first (cheap, and their errors come at once), then containers, then live probes.
+
+    A live local probe was started before; waiting for it last lets it run meanwhile.
+    """
+    from parity.sources.load import LIVE_LOCAL_KINDS
+
+    if source.is_container:
+        return 1
+    return 2 if source.kind in LIVE_LOCAL_KINDS else 0
 
 
 def _markers(environment: Environment) -> Mapping[str, str] | None:

@@ -126,7 +126,10 @@ def build_sleeper_image(client: Any, base: str, tmp_path: Path) -> str:
         "&& chmod +x /usr/local/bin/python3\n"
     )
     image, _ = client.images.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag="parity-test/sleeper:latest", rm=True
+        forcerm=True,
+        fileobj=io.BytesIO(dockerfile.encode()),
+        tag="parity-test/sleeper:latest",
+        rm=True,
     )
     return str(image.id)
 

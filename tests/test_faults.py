@@ -279,11 +279,6 @@ def test_signal_while_writing_the_report(
     ), "no temporary file is left"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.write_atomically renames a temporary file over the FIFO instead of writing "
-    "to it (the FIFO becomes a regular file; its reader gets nothing)",
-)
 def test_output_to_a_fifo_is_written_through(tmp_path: Path) -> None:
     """``--output FIFO`` (a pipe to another tool) writes the report into the FIFO."""
     fifo = tmp_path / "report.fifo"
@@ -312,11 +307,6 @@ def test_output_to_a_fifo_is_written_through(tmp_path: Path) -> None:
     assert json.loads(received)["verdict"] == "parity"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.write_atomically never opens the FIFO (it renames a file over it), so parity "
-    "does not wait for a reader and the FIFO is destroyed",
-)
 @pytest.mark.parametrize("signal_number", SIGNALS)
 def test_signal_while_waiting_for_a_fifo_reader(tmp_path: Path, signal_number: int) -> None:
     """``--output FIFO`` that nobody reads: parity waits; a signal then is 130, FIFO intact."""
@@ -375,6 +365,7 @@ def misbehaving_image(docker_client: Any, base_image: Any) -> Callable[[str, str
             python = "/usr/local/bin/python3"
             dockerfile = f"FROM {base}\nRUN printf '{escaped}' > {python} && chmod +x {python}\n"
             image, _ = docker_client.images.build(
+                forcerm=True,
                 fileobj=io.BytesIO(dockerfile.encode()),
                 tag=f"parity-test/fault-{name}:latest",
                 rm=True,
@@ -437,11 +428,6 @@ def hanging_probe_run(
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second Ctrl-C lands in the cleanup (engine/probe_run.py _remove_quietly, "
-    "cli.main): the process dies of SIGINT and leaves the probe container",
-)
 def test_repeated_ctrl_c_still_cleans_up(
     docker_client: Any, hanging_probe_run: subprocess.Popen[str]
 ) -> None:
@@ -457,11 +443,6 @@ def test_repeated_ctrl_c_still_cleans_up(
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.main handles SIGINT and SIGTERM but not SIGHUP (a closed terminal or ssh "
-    "session): parity dies at once and leaves the probe container",
-)
 def test_hangup_cleans_up_like_sigterm(
     docker_client: Any, hanging_probe_run: subprocess.Popen[str]
 ) -> None:

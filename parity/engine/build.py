@@ -10,6 +10,8 @@ from typing import Any
 
 from parity.errors import BuildError
 
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
 _STEP = re.compile(r"^(?:Step|STEP) (\d+)/(\d+) ?: (.*)$")  # docker; podman/buildah
 _LOG_TAIL_LINES = 25
 
@@ -48,6 +50,8 @@ def build_image(
     """
     from docker.errors import APIError, DockerException
 
+    if not options.pull:
+        _require_local_bases(client, dockerfile, options)
     tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
     image_id: str | None = None
     step: int | None = None
@@ -74,8 +78,8 @@ def build_image(
             if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
                 image_id = aux["ID"]
             text = event.get("stream") or event.get("status") or ""
-            for line in str(text).splitlines():
-                line = line.rstrip()
+            for raw_line in str(text).splitlines():
+                line = _CONTROL.sub("", raw_line).rstrip()  # no terminal escapes from RUN steps
                 if not line:
                     continue
                 tail.append(line)
@@ -92,10 +96,88 @@ def build_image(
         reason = error.explanation if isinstance(error.explanation, str) else str(error)
         raise BuildError(_failure_message(dockerfile, reason, step), tuple(tail)) from error
     except (DockerException, OSError) as error:
-        raise BuildError(_failure_message(dockerfile, str(error), step), tuple(tail)) from error
+        reason = f"lost the connection to the engine ({type(error).__name__})"
+        raise BuildError(_failure_message(dockerfile, reason, step), tuple(tail)) from error
     if image_id is None:
         raise BuildError(f"building {dockerfile} produced no image", tuple(tail))
     return image_id if image_id.startswith("sha256:") else _full_id(client, image_id)
+
+
+def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
+    """The images a Dockerfile's FROM lines name (stages and ``scratch`` left out).
+
+    ``${ARG}`` and ``$ARG`` are filled from the build args and the ARG defaults before
+    the first FROM; a reference still holding a ``$`` is left out (the builder decides).
+    """
+    defaults: dict[str, str] = {}
+    stages: set[str] = set()
+    images: list[str] = []
+    seen_from = False
+    for line in _logical_lines(dockerfile_text):
+        words = line.split(None, 1)
+        if not words:
+            continue
+        instruction = words[0].upper()
+        if instruction == "ARG" and not seen_from and len(words) > 1:
+            name, _, value = words[1].strip().partition("=")
+            defaults[name] = value.strip().strip('"')
+        match = _FROM.match(line) if instruction == "FROM" else None
+        if match is None:
+            continue
+        seen_from = True
+        reference = _substitute(match.group(1), {**defaults, **build_args})
+        if match.group(2):
+            stages.add(match.group(2).lower())
+        if "$" in reference or reference.lower() in stages or reference == "scratch":
+            continue
+        images.append(reference)
+    return images
+
+
+def _substitute(text: str, values: Mapping[str, str]) -> str:
+    """``${NAME}`` and ``$NAME`` replaced from ``values``; unknown names left as they are."""
+    return re.sub(
+        r"\$\{(\w+)\}|\$(\w+)",
+        lambda match: values.get(match.group(1) or match.group(2), match.group(0)),
+        text,
+    )
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Dockerfile lines with backslash continuations joined and comments dropped."""
+    lines: list[str] = []
+    current = ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if stripped.startswith("#") and not current:
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        lines.append(current + stripped)
+        current = ""
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _require_local_bases(client: Any, dockerfile: str, options: BuildOptions) -> None:
+    """A base image the engine lacks is an error here: parity pulls only with --pull."""
+    from docker.errors import ImageNotFound
+
+    try:
+        with open(dockerfile, encoding="utf-8", errors="replace") as stream:
+            text = stream.read()
+    except OSError:
+        return  # the build reports it
+    for image in base_images(text, options.build_args):
+        try:
+            client.api.inspect_image(image)
+        except ImageNotFound:
+            raise BuildError(
+                f"building {dockerfile}: base image {image} is not in the engine "
+                "(parity does not pull unless --pull is given)"
+            ) from None
 
 
 def _full_id(client: Any, short_id: str) -> str:

@@ -46,6 +46,11 @@ class ProbeRequest:
     environment: Mapping[str, str] = field(default_factory=dict)
     platform: str | None = None
     limits: ProbeLimits = field(default_factory=ProbeLimits)
+    label: str = ""  # how messages name the image ("image myapp:latest (1a2b3c4d5e6f)")
+
+    @property
+    def subject(self) -> str:
+        return self.label or f"image {self.image}"
 
 
 def parity_labels() -> dict[str, str]:
@@ -58,7 +63,7 @@ def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
     result = _run_once(client, request, interpreter, source)
     if result is None:
         raise NoInterpreterError(
-            f"image {request.image}: no {interpreter} on the image's PATH "
+            f"{request.subject}: no {interpreter} on the image's PATH "
             "(name the interpreter with --python, e.g. --python /usr/local/bin/python3.11)"
         )
     return result
@@ -66,7 +71,7 @@ def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
 
 def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str) -> ProbeRun | None:
     """One container run; None when ``interpreter`` is not found in the image."""
-    from docker.errors import APIError, NotFound
+    from docker.errors import APIError, DockerException, NotFound
 
     api = client.api
     limits = request.limits
@@ -107,15 +112,20 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
                 return None
             raise
         stdout, stderr = read_probe_output(
-            stream, limits, f"image {request.image}", lambda: _remove_quietly(api, container_id)
+            stream, limits, request.subject, lambda: _remove_quietly(api, container_id)
         )
         finished = True
         return ProbeRun(stdout, stderr, interpreter)
     except NotFound as error:
-        raise ProbeError(f"image {request.image} not found: {_explain(error)}") from error
+        raise ProbeError(f"{request.subject}: not found: {_explain(error)}") from error
     except APIError as error:
         raise EngineError(
-            f"image {request.image}: the engine refused the probe: {_explain(error)}"
+            f"{request.subject}: the engine refused the probe: {_explain(error)}"
+        ) from error
+    except (DockerException, OSError) as error:  # the connection itself (requests' errors)
+        raise EngineError(
+            f"{request.subject}: lost the connection to the engine during the probe "
+            f"({type(error).__name__}); the next run removes what it left"
         ) from error
     finally:
         if container_id is not None and not finished:
@@ -185,17 +195,22 @@ def _explain(error: Any) -> str:
 
 
 def _remove_quietly(api: Any, container_id: str) -> None:
-    from docker.errors import APIError, NotFound
+    """Remove a probe container; gone already, or an engine that went away, is fine.
+
+    A container an unreachable engine still holds is swept by the next run.
+    """
+    from docker.errors import APIError, DockerException, NotFound
 
     try:
         api.remove_container(container_id, force=True)
     except NotFound:
         pass
     except APIError as error:
-        if "already in progress" not in _explain(error) and "No such container" not in _explain(
-            error
-        ):
+        explanation = _explain(error)
+        if "already in progress" not in explanation and "No such container" not in explanation:
             raise
+    except (DockerException, OSError):
+        pass
 
 
 def sweep_stale_containers(client: Any) -> int:

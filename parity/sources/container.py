@@ -10,7 +10,7 @@ from typing import Any
 from parity.cache import ProbeCache, cache_dir, probe_key
 from parity.engine.build import BuildOptions, BuildProgress
 from parity.engine.probe_run import ProbeLimits
-from parity.errors import ParityError, SourceError
+from parity.errors import ParityError, ProbeError, SourceError
 from parity.model import Environment
 
 
@@ -65,6 +65,7 @@ class ContainerProber:
         self.on_progress = on_progress
         self._connect = connect
         self._client: Any = None
+        self._engine_arch: str | None = None
         self.cache = ProbeCache(cache_dir())
 
     @property
@@ -207,8 +208,14 @@ class ContainerProber:
                 else:
                     self._emit(ProbeEvent("cached", detail=_short(image_id)))
                     return replace(environment, image_id=image_id)
-        output = self.read_statically(image_id) if self.options.static else self.run_probe(image_id)
-        environment = parse_probe_output(output, kind=kind, ref=ref, description=description)
+        if self.options.static:
+            output = self.read_statically(image_id)
+        else:
+            output = self.run_probe(image_id, description)
+        try:
+            environment = parse_probe_output(output, kind=kind, ref=ref, description=description)
+        except ProbeError as error:
+            raise type(error)(f"{description}: {error}") from error
         self.cache.put(key, output)
         return replace(environment, image_id=image_id)
 
@@ -245,11 +252,14 @@ class ContainerProber:
         )
         return replace(environment, image_id=str(info["Image"]))
 
-    def run_probe(self, image_id: str) -> bytes:
-        """Run the probe in a fresh container of ``image_id``; return what it printed."""
+    def run_probe(self, image_id: str, label: str = "") -> bytes:
+        """Run the probe in a fresh container of ``image_id``; return what it printed.
+
+        ``label`` names the image in messages (the reference the user gave).
+        """
         from parity.engine.interpreters import choose_interpreter, image_facts, python_program
         from parity.engine.probe_run import ProbeRequest, run_probe
-        from parity.errors import NoInterpreterError, ProbeError
+        from parity.errors import NoInterpreterError
         from parity.probe import PROBE_SOURCE
 
         self._emit(ProbeEvent("probe", detail=_short(image_id)))
@@ -259,6 +269,7 @@ class ContainerProber:
             environment=self.options.environment,
             platform=self.options.build.platform,
             limits=self.options.limits,
+            label=label or f"image {_short(image_id)}",
         )
 
         def chosen() -> ProbeRequest:
@@ -277,8 +288,9 @@ class ContainerProber:
         # `python3`; the engine looks a bare name up on the image's PATH, as a shell would.
         # Only when that fails does parity search the image's files (no process started)
         # for what there is: a listing for the message, or `python`, `python3.X`, 2.7.
+        facts = image_facts(self.client, image_id, self.options.environment)
+        self._require_runnable(facts.architecture, request.subject)
         if not request.python:
-            facts = image_facts(self.client, image_id, self.options.environment)
             request = replace(request, python=python_program(facts.program) or "python3")
         try:
             run = run_probe(self.client, request, PROBE_SOURCE)
@@ -287,14 +299,42 @@ class ContainerProber:
         if not run.stdout.strip():
             stderr = run.stderr.decode("utf-8", "replace").strip().splitlines()
             last = stderr[-1] if stderr else "no output at all"
-            raise ProbeError(f"image {_short(image_id)}: the probe printed nothing ({last})")
+            raise ProbeError(f"{request.subject}: the probe printed nothing ({last})")
         return run.stdout
+
+    def _require_runnable(self, architecture: str, subject: str) -> None:
+        """An image for another CPU architecture cannot run here: say so, before trying."""
+        if not architecture or self.options.build.platform:
+            return  # an explicit --platform asks the engine to emulate
+        engine = self._engine_architecture()
+        if engine and _normal_arch(architecture) != _normal_arch(engine):
+            raise ProbeError(
+                f"{subject} is built for {architecture}, and this engine runs {engine}: "
+                "it cannot run its Python (use --static to read its files instead, or "
+                "--platform to ask for emulation)"
+            )
+
+    def _engine_architecture(self) -> str:
+        if self._engine_arch is None:
+            from docker.errors import DockerException
+
+            try:
+                self._engine_arch = str(self.client.api.version().get("Arch") or "")
+            except (DockerException, OSError):  # the probe will tell
+                self._engine_arch = ""
+        return self._engine_arch
 
 
 def display_path(path: str) -> str:
     """``path`` relative to the working directory when it lies below it, else absolute."""
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
+
+
+def _normal_arch(name: str) -> str:
+    """Go and uname spellings of one architecture as one name."""
+    aliases = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i386": "386"}
+    return aliases.get(name, name)
 
 
 def _short(image_id: str) -> str:
