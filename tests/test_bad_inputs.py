@@ -957,7 +957,6 @@ class BadImages:
         dockerfile = BAD / "images" / f"Dockerfile.{name}"
         try:
             self.client.images.build(
-                forcerm=True,
                 path=str(dockerfile.parent),
                 dockerfile=dockerfile.name,
                 tag=tag,

@@ -101,7 +101,6 @@ def built(docker_client: Any, base_image: Any) -> Callable[[str], str]:
             context, buildargs = CONTEXTS[name]
             tag = f"parity-test/{name}:latest"
             docker_client.images.build(
-                forcerm=True,
                 path=str(context),
                 tag=tag,
                 buildargs=buildargs,

@@ -365,7 +365,6 @@ def misbehaving_image(docker_client: Any, base_image: Any) -> Callable[[str, str
             python = "/usr/local/bin/python3"
             dockerfile = f"FROM {base}\nRUN printf '{escaped}' > {python} && chmod +x {python}\n"
             image, _ = docker_client.images.build(
-                forcerm=True,
                 fileobj=io.BytesIO(dockerfile.encode()),
                 tag=f"parity-test/fault-{name}:latest",
                 rm=True,

@@ -719,7 +719,6 @@ def test_probe_in_a_built_image_matches_pip_freeze(
     created = not _image_exists(docker_client, tag)
     try:
         docker_client.images.build(
-            forcerm=True,
             path=str(PROBE_DATA),
             dockerfile="Dockerfile",
             tag=tag,
