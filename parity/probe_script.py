@@ -656,21 +656,34 @@ def search_path():
     return paths
 
 
-def uses_importlib_backend(pip_version):
-    """Whether pip reads installed metadata with importlib.metadata (else pkg_resources)."""
-    if sys.version_info >= (3, 14):
+def backend_rule(version, environ, pip_version):
+    """pip's rule for its metadata backend: True (importlib), False (pkg_resources), or
+    None when the interpreter itself decides (Python 3.11+ with a recent pip).
+
+    ``version`` is the (major, minor) of the target; ``--static`` applies the same rule to
+    an image's files without running it.
+    """
+    if tuple(version) >= (3, 14):
         return True
-    choice = os.environ.get("_PIP_USE_IMPORTLIB_METADATA")
+    choice = environ.get("_PIP_USE_IMPORTLIB_METADATA")
     if choice is not None:
         lowered = choice.lower()
         if lowered in ("y", "yes", "t", "true", "on", "1"):
             return True
         if lowered in ("n", "no", "f", "false", "off", "0"):
             return False
-    if sys.version_info < (3, 11):
+    if tuple(version) < (3, 11):
         return False
     if pip_version is not None and version_tuple(pip_version) < (22, 2):
         return False
+    return None
+
+
+def uses_importlib_backend(pip_version):
+    """Whether pip reads installed metadata with importlib.metadata (else pkg_resources)."""
+    rule = backend_rule(sys.version_info[:2], os.environ, pip_version)
+    if rule is not None:
+        return rule
     try:
         import importlib.metadata as importlib_metadata
     except ImportError:  # pragma: no cover

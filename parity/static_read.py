@@ -666,19 +666,12 @@ def marker_environment(layout: PythonLayout, system: SystemFacts) -> dict[str, s
 def uses_importlib_backend(
     version: tuple[int, int], env: Mapping[str, str], pip: str | None
 ) -> bool:
-    """The probe's rule for which metadata backend pip uses, for the target's version."""
-    if version >= (3, 14):
-        return True
-    choice = env.get("_PIP_USE_IMPORTLIB_METADATA")
-    if choice is not None:
-        lowered = choice.lower()
-        if lowered in ("y", "yes", "t", "true", "on", "1"):
-            return True
-        if lowered in ("n", "no", "f", "false", "off", "0"):
-            return False
-    if version < (3, 11):
-        return False
-    return not (pip is not None and _probe.version_tuple(pip) < (22, 2))
+    """The probe's rule for which metadata backend pip uses, for the target's version.
+
+    Where the interpreter itself would decide (3.11+ with a recent pip), importlib.
+    """
+    rule = _probe.backend_rule(version, env, pip)
+    return True if rule is None else bool(rule)
 
 
 @dataclass(frozen=True)
