@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from collections.abc import Mapping
+from typing import Any
 
 from parity.errors import UsageError
 from parity.sources import SourceRef
@@ -64,12 +66,34 @@ def detect_declared_source(project_dir: str) -> SourceRef | None:
 
 
 def _declares_dependencies(path: str) -> bool:
+    """Whether a pyproject.toml lists dependencies (PEP 621, PEP 735 or Poetry's tables).
+
+    A file that does not parse counts as declaring: reading it then says what is wrong.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11
+        import tomli as tomllib
     try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            text = stream.read()
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
     except OSError:
         return False
-    return "dependencies" in text
+    except tomllib.TOMLDecodeError:
+        return True
+    project = _table(data, "project")
+    poetry = _table(_table(data, "tool"), "poetry")
+    return bool(
+        project.get("dependencies")
+        or project.get("optional-dependencies")
+        or data.get("dependency-groups")
+        or poetry.get("dependencies")
+    )
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def detect_container_source(project_dir: str) -> SourceRef:

@@ -151,3 +151,23 @@ def test_diff_of_two_declarations_without_an_engine(tmp_path: Path) -> None:
     )
     assert strict.returncode == 1
     assert "flask" in strict.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "detected"),
+    [
+        ('[project]\nname = "x"\ndependencies = ["flask"]\n', "pyproject"),
+        ('[project]\nname = "x"\ndynamic = ["dependencies"]\n', "requirements"),
+        ("[tool.poetry.dependencies]\npython = '^3.11'\n", "pyproject"),
+        ('[build-system]\nrequires = ["setuptools"]\n', "requirements"),
+    ],
+)
+def test_pyproject_is_the_local_side_only_when_it_declares_dependencies(
+    tmp_path: Path, content: str, detected: str
+) -> None:
+    from parity.detect import detect_declared_source
+
+    (tmp_path / "pyproject.toml").write_text(content)
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    source = detect_declared_source(str(tmp_path))
+    assert source is not None and source.kind == detected
