@@ -335,13 +335,15 @@ def scout_container(
     """A container of ``image`` that is created, never started, and always removed."""
     from docker.errors import APIError, ImageNotFound
 
-    from parity.engine.probe_run import _remove_quietly, parity_labels
+    from parity.engine.probe_run import _remove_quietly, container_name, parity_labels
 
     api = client.api
+    name = container_name("scout")  # removable by name even if interrupted mid-create
     container_id: str | None = None
     try:
         created = api.create_container(
             image,
+            name=name,
             entrypoint=["/parity-scout-never-started"],
             command=[],
             labels=parity_labels(),
@@ -358,8 +360,7 @@ def scout_container(
             f"image {_short(image)}: the engine refused a container: {_explain(error)}"
         ) from error
     finally:
-        if container_id is not None:
-            _remove_quietly(api, container_id)
+        _remove_quietly(api, container_id or name)
 
 
 def _explain(error: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,11 @@ class ProbeRequest:
         return self.label or f"image {self.image}"
 
 
+def container_name(purpose: str) -> str:
+    """A fresh, unique name for a container parity creates (``parity-probe-PID-...``)."""
+    return f"parity-{purpose}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
 def parity_labels() -> dict[str, str]:
     return {LABEL_MANAGED: "1", LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
 
@@ -86,11 +92,15 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
         memswap_limit=limits.memory_bytes,
         auto_remove=True,
     )
+    # Named before it exists: an interruption while the engine creates it (before its ID
+    # comes back) can still remove it by name.
+    name = container_name("probe")
     container_id: str | None = None
     finished = False
     try:
         created = api.create_container(
             request.image,
+            name=name,
             command=["-c", source],
             entrypoint=[interpreter],
             environment=dict(request.environment),
@@ -128,9 +138,9 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
             f"({type(error).__name__}); the next run removes what it left"
         ) from error
     finally:
-        if container_id is not None and not finished:
+        if not finished:
             # Never started (auto-remove does not apply) or interrupted: remove it ourselves.
-            _remove_quietly(api, container_id)
+            _remove_quietly(api, container_id or name)
 
 
 def read_probe_output(
