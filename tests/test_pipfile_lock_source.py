@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +28,7 @@ from parity.sources.pipfile_lock import (
     pipfile_hash,
 )
 from tests.conftest import REALWORLD, TEST_DATA
+from tests.pipenv_tools import copy_project, run_pipenv
 
 PIPENV_DATA = TEST_DATA / "pipenv"
 REALWORLD_LOCKS = sorted(REALWORLD.glob("*/Pipfile.lock"))
@@ -177,49 +175,6 @@ def test_generated_key_takes_the_name_of_the_project_at_its_path(tmp_path: Path)
 
 
 # --- pipenv's own reading -----------------------------------------------------------------
-
-
-def pipenv_or_skip() -> list[str]:
-    """The pipenv command; skip when it is not installed (fail in CI, where it must be)."""
-    if importlib.util.find_spec("pipenv") is None:
-        if os.environ.get("CI"):
-            pytest.fail("pipenv is not installed; the test extra needs it")
-        pytest.skip("pipenv is not installed (pip install pipenv to compare with it)")
-    return [sys.executable, "-m", "pipenv"]
-
-
-def run_pipenv(project: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    """Run pipenv offline in ``project`` without touching any real virtualenv."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("PIPENV_")}
-    environment.pop("VIRTUAL_ENV", None)
-    environment.update(
-        PIPENV_IGNORE_VIRTUALENVS="1",
-        PIPENV_VERBOSITY="-1",
-        PIPENV_YES="1",
-        PIPENV_NOSPIN="1",
-        PIPENV_DONT_LOAD_ENV="1",
-        PIP_NO_INDEX="1",
-        WORKON_HOME=str(home / "venvs"),
-        HOME=str(home),
-    )
-    return subprocess.run(
-        [*pipenv_or_skip(), *args],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def copy_project(source: Path, parent: Path) -> Path:
-    """A writable copy of a lock's folder (the fixtures are read-only)."""
-    target = parent / source.name
-    shutil.copytree(source, target)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
 
 
 def pipenv_records(output: str, project: Path) -> set[tuple[object, ...]]:
