@@ -107,3 +107,23 @@ def image_id_from(report: dict[str, Any], side: str) -> str:
         if entry["name"] == side:
             return str(entry["image_id"])
     raise KeyError(side)
+
+
+def marker_env(
+    python: str, system: str = "Linux", implementation: str = "CPython"
+) -> dict[str, str]:
+    """A full PEP 508 marker environment for a made-up interpreter."""
+    windows = system == "Windows"
+    return {
+        "implementation_name": implementation.lower(),
+        "implementation_version": python,
+        "os_name": "nt" if windows else "posix",
+        "platform_machine": "AMD64" if windows else "x86_64",
+        "platform_python_implementation": implementation,
+        "platform_release": "10" if windows else "6.1.0",
+        "platform_system": system,
+        "platform_version": "10.0" if windows else "#1 SMP",
+        "python_full_version": python,
+        "python_version": ".".join(python.split(".")[:2]),
+        "sys_platform": {"Windows": "win32", "Darwin": "darwin"}.get(system, "linux"),
+    }

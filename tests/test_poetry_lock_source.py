@@ -23,29 +23,11 @@ from parity.sources.poetry_lock import (
     poetry_constraint,
 )
 from tests.conftest import REALWORLD, TEST_DATA
+from tests.helpers import marker_env
 
 LOCKS = TEST_DATA / "locks"
 POETRY_APP = LOCKS / "poetry-app"
 POETRY_PROJECTS = [POETRY_APP, *sorted(path.parent for path in REALWORLD.glob("*/poetry.lock"))]
-
-
-def marker_env(
-    python: str, system: str = "Linux", implementation: str = "CPython"
-) -> dict[str, str]:
-    windows = system == "Windows"
-    return {
-        "implementation_name": implementation.lower(),
-        "implementation_version": python,
-        "os_name": "nt" if windows else "posix",
-        "platform_machine": "AMD64" if windows else "x86_64",
-        "platform_python_implementation": implementation,
-        "platform_release": "6.1.0",
-        "platform_system": system,
-        "platform_version": "#1",
-        "python_full_version": python,
-        "python_version": ".".join(python.split(".")[:2]),
-        "sys_platform": {"Windows": "win32", "Darwin": "darwin"}.get(system, "linux"),
-    }
 
 
 ENVIRONMENTS = {

@@ -18,29 +18,13 @@ from parity.sources.lockgraph import read_toml
 from parity.sources.pylock import PylockError, load_pylock
 from parity.sources.uv_lock import load_uv_lock
 from tests.conftest import REALWORLD, TEST_DATA
+from tests.helpers import marker_env
 
 LOCKS = TEST_DATA / "locks"
 PDM_LOCK = LOCKS / "pdm-app" / "pylock.toml"  # written by `pdm lock` (extras/groups markers)
 UV_EXPORT = LOCKS / "uv-app" / "pylock.uv.toml"  # written by `uv export --format pylock.toml`
 PIP_LOCK = LOCKS / "pip-lock" / "pylock.pip.toml"  # written by `pip lock -e ./localpkg ...`
 PYLOCKS = [PDM_LOCK, UV_EXPORT, PIP_LOCK, *sorted(REALWORLD.glob("*/pylock*.toml"))]
-
-
-def marker_env(python: str, system: str = "Linux") -> dict[str, str]:
-    windows = system == "Windows"
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": python,
-        "os_name": "nt" if windows else "posix",
-        "platform_machine": "AMD64" if windows else "x86_64",
-        "platform_python_implementation": "CPython",
-        "platform_release": "6.1.0",
-        "platform_system": system,
-        "platform_version": "#1",
-        "python_full_version": python,
-        "python_version": ".".join(python.split(".")[:2]),
-        "sys_platform": "win32" if windows else "linux",
-    }
 
 
 ENVIRONMENTS = {

@@ -17,6 +17,7 @@ from parity.model import Level, Origin
 from parity.sources.lockgraph import read_toml
 from parity.sources.uv_lock import UvLockError, load_uv_lock
 from tests.conftest import REALWORLD, TEST_DATA
+from tests.helpers import marker_env
 
 LOCKS = TEST_DATA / "locks"
 UV_PROJECTS = [
@@ -24,26 +25,6 @@ UV_PROJECTS = [
     LOCKS / "uv-conflicts",
     *sorted(path.parent for path in REALWORLD.glob("*/uv.lock")),
 ]
-
-
-def marker_env(
-    python: str, system: str = "Linux", implementation: str = "CPython"
-) -> dict[str, str]:
-    """A full PEP 508 marker environment for a made-up interpreter."""
-    windows = system == "Windows"
-    return {
-        "implementation_name": implementation.lower(),
-        "implementation_version": python,
-        "os_name": "nt" if windows else "posix",
-        "platform_machine": "AMD64" if windows else "x86_64",
-        "platform_python_implementation": implementation,
-        "platform_release": "10" if windows else "6.1.0",
-        "platform_system": system,
-        "platform_version": "10.0" if windows else "#1 SMP",
-        "python_full_version": python,
-        "python_version": ".".join(python.split(".")[:2]),
-        "sys_platform": {"Windows": "win32", "Darwin": "darwin"}.get(system, "linux"),
-    }
 
 
 ENVIRONMENTS = {
