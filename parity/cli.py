@@ -7,18 +7,14 @@ Exit codes: 0 parity, 1 drift at or above --fail-on, 2 the check could not be ma
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import FrameType
-from typing import TextIO
 
 from parity import __version__
-from parity.errors import BuildError, ParityError, UsageError
+from parity.errors import BuildError, ParityError
 
 EXIT_PARITY = 0
 EXIT_DRIFT = 1
@@ -30,14 +26,6 @@ _OUTPUT_SUFFIX_FORMATS = {".json": "json", ".xml": "junit", ".md": "markdown"}
 
 class Terminated(BaseException):
     """SIGTERM, raised like Ctrl-C so every ``finally`` (container removal) runs."""
-
-
-@dataclass(frozen=True)
-class OutputRequest:
-    """One ``--format X [--output FILE]`` pair; no file means standard output."""
-
-    format_name: str
-    path: str | None
 
 
 class _FormatAction(argparse.Action):
@@ -279,63 +267,3 @@ def _dispatch(args: argparse.Namespace) -> int:
         "doctor": commands.run_doctor,
     }
     return handlers[args.command](args)
-
-
-def output_requests(args: argparse.Namespace) -> list[OutputRequest]:
-    """The ``--format``/``--output`` pairs; a table on stdout when none is given.
-
-    When every requested format goes to a file, the table still goes to stdout (for
-    the log) unless ``-q``.
-    """
-    pairs = [OutputRequest(name, path) for name, path in (args.outputs or [])]
-    if not pairs:
-        return [OutputRequest("table", None)]
-    if sum(1 for pair in pairs if pair.path is None) > 1:
-        raise UsageError("only one --format can go to standard output; give the others --output")
-    if all(pair.path is not None for pair in pairs) and not args.quiet:
-        pairs.insert(0, OutputRequest("table", None))
-    return pairs
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (temporary file, then rename).
-
-    A path that is not a regular file (``/dev/stdout``, a FIFO, a device) is written to
-    directly: renaming over it would replace it. A symlink is followed.
-    """
-    target = os.path.realpath(path)
-    if os.path.isdir(target):
-        raise UsageError(f"cannot write {path}: it is a directory")
-    if os.path.exists(target) and not os.path.isfile(target):
-        try:
-            with open(target, "w", encoding="utf-8") as stream:
-                stream.write(text)
-        except OSError as error:
-            raise UsageError(f"cannot write {path}: {error.strerror}") from error
-        return
-    directory = os.path.dirname(target)
-    try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".parity-", suffix=".tmp")
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from error
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)  # what a plain open() would have made
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise UsageError(f"cannot write {path}: {error.strerror}") from error
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def stdout_is_styled(stream: TextIO) -> bool:
-    """Style the table only on a terminal, and never when NO_COLOR is set."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")

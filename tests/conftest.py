@@ -18,6 +18,25 @@ TEST_DATA = pathlib.Path(__file__).resolve().parent / "data"
 BASE_IMAGES = {"3.9": "python:3.9-slim", "3.11": "python:3.11-slim", "3.13": "python:3.13-slim"}
 
 
+def shared_fixtures_required() -> bool:
+    """CI sets PARITY_REQUIRE_SHARED=1: a missing ../shared/fixtures/realworld then fails."""
+    return os.environ.get("PARITY_REQUIRE_SHARED") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``realworld`` read ../shared/fixtures/realworld: skip them with the reason
+    in a clone that has no such folder beside it, and fail them in CI, which requires it."""
+    if REALWORLD.is_dir():
+        return
+    message = f"{REALWORLD} is missing (the real-world fixtures live beside the repository)"
+    if shared_fixtures_required():
+        pytest.exit(f"{message}; PARITY_REQUIRE_SHARED=1 requires it", returncode=1)
+    marker = pytest.mark.skip(reason=message)
+    for item in items:
+        if item.get_closest_marker("realworld") is not None:
+            item.add_marker(marker)
+
+
 def docker_required() -> bool:
     """CI sets PARITY_REQUIRE_DOCKER=1: a missing engine then fails the Docker tests."""
     return os.environ.get("PARITY_REQUIRE_DOCKER") == "1"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from parity import __version__
-from parity.cli import build_parser, main, output_requests, write_atomically
+from parity.cli import build_parser, main
 from parity.errors import UsageError
+from parity.output import output_requests, write_atomically
 from parity.sources import SourceRef, parse_source
 from tests.helpers import run_parity
 

@@ -97,6 +97,7 @@ def test_find_compose_file_none_and_parents(tmp_path: pathlib.Path) -> None:
     )
 
 
+@pytest.mark.realworld
 def test_find_compose_file_on_realworld_fixtures() -> None:
     assert find_compose_file(str(AWESOME)) == str(AWESOME / "compose.yaml")
     assert find_compose_file(str(LONDON)) == str(LONDON / "docker-compose.yml")
@@ -106,6 +107,7 @@ def test_find_compose_file_on_realworld_fixtures() -> None:
 # ------------------------------------------------------------ real-world files
 
 
+@pytest.mark.realworld
 def test_awesome_compose_flask_mysql() -> None:
     path = AWESOME / "compose.yaml"
     project = load_compose(str(path), environ={})
@@ -155,6 +157,7 @@ def test_awesome_compose_flask_mysql() -> None:
     )
 
 
+@pytest.mark.realworld
 def test_london_app_developer_dev_compose() -> None:
     path = LONDON / "docker-compose.yml"
     project = load_compose(str(path), environ={"DEV": "ignored: args are literal here"})
@@ -183,6 +186,7 @@ def test_london_app_developer_dev_compose() -> None:
     assert project.warnings == ()
 
 
+@pytest.mark.realworld
 def test_london_app_developer_deploy_compose_interpolates_from_environ() -> None:
     path = LONDON / "docker-compose-deploy.yml"
     environ = {
@@ -219,6 +223,7 @@ def test_london_app_developer_deploy_compose_interpolates_from_environ() -> None
     assert project.warnings == ()
 
 
+@pytest.mark.realworld
 def test_london_app_developer_deploy_compose_unset_variables_are_empty() -> None:
     project = load_compose(str(LONDON / "docker-compose-deploy.yml"), environ={})
     assert dict(by_name(project)["app"].environment)["DB_NAME"] == ""
@@ -231,6 +236,7 @@ def test_london_app_developer_deploy_compose_unset_variables_are_empty() -> None
     assert "'DJANGO_SECRET_KEY' variable is not set" in project.warnings[3]
 
 
+@pytest.mark.realworld
 def test_deltares_required_variable_unset_is_an_error() -> None:
     path = DELTARES / "docker-compose.yml"
     with pytest.raises(ComposeError) as caught:
@@ -242,6 +248,7 @@ def test_deltares_required_variable_unset_is_an_error() -> None:
     )
 
 
+@pytest.mark.realworld
 def test_deltares_domain_is_required_too() -> None:
     path = DELTARES / "docker-compose.yml"
     environ = {"DOCKER_IMAGE_GEOSERVER": "geo", "DOCKER_IMAGE_BACKEND": "back"}
@@ -251,6 +258,7 @@ def test_deltares_domain_is_required_too() -> None:
     assert "services.backend.environment[0]: required variable DOMAIN" in str(caught.value)
 
 
+@pytest.mark.realworld
 def test_deltares_with_variables_set_needs_its_env_file() -> None:
     """As in compose: the variables pass, then the missing ``env_file: .env`` fails."""
     path = DELTARES / "docker-compose.yml"
@@ -270,6 +278,7 @@ BACKEND_CORS_ORIGINS="https://${DOMAIN}"
 """
 
 
+@pytest.mark.realworld
 def test_deltares_with_its_dotenv(tmp_path: pathlib.Path) -> None:
     project_dir = tmp_path / "overstroomik"
     shutil.copytree(DELTARES, project_dir)
@@ -302,6 +311,7 @@ def test_deltares_with_its_dotenv(tmp_path: pathlib.Path) -> None:
     assert backend.declared_at == Location(str(path), 10)
 
 
+@pytest.mark.realworld
 def test_deltares_environment_overrides_dotenv(tmp_path: pathlib.Path) -> None:
     project_dir = tmp_path / "overstroomik"
     shutil.copytree(DELTARES, project_dir)
@@ -544,6 +554,7 @@ def test_inactive_service_env_file_errors_are_warnings(tmp_path: pathlib.Path) -
         load_compose(str(path), environ={}, profiles=["p"])
 
 
+@pytest.mark.realworld
 def test_service_lookup_lists_known_services() -> None:
     project = load_compose(str(AWESOME / "compose.yaml"), environ={})
     assert service(project, "backend").build is not None
@@ -554,6 +565,7 @@ def test_service_lookup_lists_known_services() -> None:
     )
 
 
+@pytest.mark.realworld
 def test_default_environ_is_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DB_NAME", "from-os-environ")
     project = load_compose(str(LONDON / "docker-compose-deploy.yml"))
@@ -856,6 +868,7 @@ def assert_same_as_compose(
 GROUND_TRUTH_ENVIRON = {"TAG": "3", "OVERRIDDEN": "shell", "FROM_SHELL": "shell"}
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize(
     ("path", "environ"),
     [
@@ -880,6 +893,7 @@ def test_realworld_matches_docker_compose(
     assert_same_as_compose(compose_cli, path, environ)
 
 
+@pytest.mark.realworld
 def test_deltares_with_dotenv_matches_docker_compose(
     compose_cli: list[str], tmp_path: pathlib.Path
 ) -> None:

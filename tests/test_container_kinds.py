@@ -20,18 +20,18 @@ from typing import Any
 
 import pytest
 
-from parity.engine.exec_probe import ContainerStateError, exec_probe
 from parity.engine.interpreters import (
     choose_interpreter,
     find_interpreters,
     image_facts,
     scout_container,
 )
-from parity.engine.probe_run import ProbeRequest, run_probe
-from parity.engine.static import static_environment, static_probe_output
+from parity.engine.probe_container import ProbeRequest, run_probe
+from parity.engine.probe_exec import ContainerStateError, exec_probe
+from parity.engine.probe_static import static_environment, static_probe_output
 from parity.errors import ProbeError
 from parity.model import Environment, canonical_name
-from parity.probe import PROBE_SOURCE, parse_probe_output
+from parity.probe.parse import PROBE_SOURCE, parse_probe_output
 from tests.conftest import SAMPLES, TEST_DATA
 from tests.helpers import image_freeze
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from parity.doctor import run_doctor
+from parity.commands.doctor import run_doctor
 from tests.conftest import SAMPLES
 from tests.helpers import make_venv, run_parity
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from parity.engine.labels import LABEL_MANAGED
-from parity.engine.probe_run import ProbeLimits, ProbeRequest, run_probe
+from parity.engine.probe_container import ProbeLimits, ProbeRequest, run_probe
 from parity.errors import ProbeError
 from tests.helpers import run_parity
 

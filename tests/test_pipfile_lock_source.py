@@ -106,6 +106,7 @@ def test_broken_pipfile_beside_the_lock_is_a_warning(tmp_path: Path) -> None:
 # --- real-world locks ---------------------------------------------------------------------
 
 
+@pytest.mark.realworld
 def test_realworld_locks_all_match_their_pipfiles() -> None:
     """SOURCES.md documents every pair as matching; each matches some pipenv's recipe."""
     assert len(REALWORLD_LOCKS) >= 4
@@ -114,6 +115,7 @@ def test_realworld_locks_all_match_their_pipfiles() -> None:
         assert STALE_WARNING not in load_pipfile_lock(lock).warnings
 
 
+@pytest.mark.realworld
 def test_realworld_hash_recipes() -> None:
     expected = {
         "Yubico__python-fido2__pipenv-editable-path": "plette",  # pyOpenSSL, not pyopenssl
@@ -126,12 +128,14 @@ def test_realworld_hash_recipes() -> None:
         assert scheme is not None and scheme.name == expected[lock.parent.name], lock
 
 
+@pytest.mark.realworld
 def test_realworld_older_recipe_is_a_warning() -> None:
     lock = REALWORLD / "Yubico__python-fido2__pipenv-editable-path" / "Pipfile.lock"
     warnings = load_pipfile_lock(lock).warnings
     assert any("only by an older pipenv's hash (plette)" in warning for warning in warnings)
 
 
+@pytest.mark.realworld
 def test_realworld_edited_pipfiles_are_stale(tmp_path: Path) -> None:
     for lock in REALWORLD_LOCKS:
         project = copy_project(lock.parent, tmp_path / "edited")
@@ -141,6 +145,7 @@ def test_realworld_edited_pipfiles_are_stale(tmp_path: Path) -> None:
         assert STALE_WARNING in load_pipfile_lock(project / "Pipfile.lock").warnings
 
 
+@pytest.mark.realworld
 def test_realworld_git_entries_are_vcs_origins() -> None:
     lock = REALWORLD / "monkut__kippo__pipenv-git-editable" / "Pipfile.lock"
     ghorgs = _by_name(load_pipfile_lock(lock))["ghorgs"]
@@ -153,6 +158,7 @@ def test_realworld_git_entries_are_vcs_origins() -> None:
     )
 
 
+@pytest.mark.realworld
 def test_realworld_editable_paths_are_editable_origins() -> None:
     folder = REALWORLD / "pypa__pipenv__pipenv-markers-editable-paths"
     packages = _by_name(load_pipfile_lock(folder / "Pipfile.lock", dev=True))
@@ -163,6 +169,7 @@ def test_realworld_editable_paths_are_editable_origins() -> None:
     assert packages["stdeb"].marker == "sys_platform == 'linux'"  # type: ignore[attr-defined]
 
 
+@pytest.mark.realworld
 def test_generated_key_takes_the_name_of_the_project_at_its_path(tmp_path: Path) -> None:
     """Yubico's lock names fido2 "5448283" = {path = "./../.."}; with the project there
     (a pyproject.toml two levels up) parity reports it as fido2."""
@@ -215,6 +222,7 @@ def parity_records(lock: Path, dev: bool) -> set[tuple[object, ...]]:
 PIPENV_PROJECTS = [PIPENV_DATA, *(lock.parent for lock in REALWORLD_LOCKS)]
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("dev", [False, True], ids=["default", "dev"])
 @pytest.mark.parametrize("source", PIPENV_PROJECTS, ids=lambda path: path.name)
 def test_agrees_with_pipenv_requirements(source: Path, dev: bool, tmp_path: Path) -> None:
@@ -227,6 +235,7 @@ def test_agrees_with_pipenv_requirements(source: Path, dev: bool, tmp_path: Path
     assert parity_records(project / "Pipfile.lock", dev) == expected
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("source", PIPENV_PROJECTS, ids=lambda path: path.name)
 def test_current_recipe_agrees_with_pipenv_verify(source: Path, tmp_path: Path) -> None:
     """parity's current-pipenv recipe says "fresh" exactly when `pipenv verify` does."""

@@ -110,6 +110,7 @@ def test_generated_keys_for_paths_take_the_projects_name() -> None:
 # --- real-world Pipfiles ------------------------------------------------------------------
 
 
+@pytest.mark.realworld
 def test_realworld_pipfiles_read() -> None:
     assert len(REALWORLD_PIPFILES) >= 4
     for pipfile in REALWORLD_PIPFILES:
@@ -117,6 +118,7 @@ def test_realworld_pipfiles_read() -> None:
         assert environment.requirements, pipfile
 
 
+@pytest.mark.realworld
 def test_realworld_legacy_marker_key_and_editable_paths() -> None:
     pipfile = REALWORLD / "pypa__pipenv__pipenv-markers-editable-paths" / "Pipfile"
     requirements = _by_name(load_pipfile(pipfile, dev=True))
@@ -126,6 +128,7 @@ def test_realworld_legacy_marker_key_and_editable_paths() -> None:
     assert load_pipfile(pipfile).requirements == ()  # empty [packages]
 
 
+@pytest.mark.realworld
 def test_realworld_git_editable_and_requires() -> None:
     pipfile = REALWORLD / "monkut__kippo__pipenv-git-editable" / "Pipfile"
     environment = load_pipfile(pipfile)
@@ -184,6 +187,7 @@ def parity_records(pipfile: Path, dev: bool) -> set[tuple[object, ...]]:
 PIPENV_PROJECTS = [PIPENV_DATA, *(pipfile.parent for pipfile in REALWORLD_PIPFILES)]
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("dev", [False, True], ids=["default", "dev"])
 @pytest.mark.parametrize("source", PIPENV_PROJECTS, ids=lambda path: path.name)
 def test_agrees_with_pipenv_requirements_no_lock(source: Path, dev: bool, tmp_path: Path) -> None:

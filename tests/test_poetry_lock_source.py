@@ -128,6 +128,7 @@ VARIANTS = {
 }
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("project", POETRY_PROJECTS, ids=lambda path: path.name)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_matches_poetry_export(project: pathlib.Path, variant: str, tmp_path: pathlib.Path) -> None:
@@ -181,6 +182,7 @@ def test_lock_21_and_its_walked_20_twin_agree(tmp_path: pathlib.Path) -> None:
     assert got == want
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("project", POETRY_PROJECTS, ids=lambda path: path.name)
 def test_symbolic_markers_agree_with_each_environment(project: pathlib.Path) -> None:
     lock = str(project / "poetry.lock")
@@ -196,6 +198,7 @@ def test_symbolic_markers_agree_with_each_environment(project: pathlib.Path) -> 
         assert evaluated == {(p.key, p.version) for p in exact.packages}, name
 
 
+@pytest.mark.realworld
 def test_origins_of_path_url_and_directory_sources() -> None:
     packages = load_poetry_lock(str(POETRY_APP / "poetry.lock")).packages_by_key()
     assert packages["localdep"].origin == Origin(
@@ -238,6 +241,7 @@ def test_include_project_adds_the_editable_root() -> None:
     assert packages["poetry-app"].version == "0.1.0"
 
 
+@pytest.mark.realworld
 def test_legacy_11_lock_without_pyproject_uses_categories(tmp_path: pathlib.Path) -> None:
     source = (
         REALWORLD / "KuttKatrea__universal-utilities__poetry-lock11-metadata-files" / "poetry.lock"

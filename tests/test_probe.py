@@ -23,7 +23,7 @@ from packaging.markers import default_environment
 
 from parity.errors import ProbeError
 from parity.model import Level, Origin
-from parity.probe import (
+from parity.probe.parse import (
     MAX_OUTPUT_BYTES,
     PROBE_SOURCE,
     _compact_source,

@@ -86,6 +86,7 @@ def parity_selection(
     return set(versions.items())
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("path", PYLOCKS, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_matches_the_packaging_reference_selection(path: pathlib.Path) -> None:
     lock = Pylock.from_dict(read_toml(str(path)))
@@ -105,6 +106,7 @@ def test_matches_the_packaging_reference_selection(path: pathlib.Path) -> None:
     assert checked
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("path", PYLOCKS, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_symbolic_markers_agree_with_each_environment(path: pathlib.Path) -> None:
     symbolic = load_pylock(str(path), all_extras=True, include_project=True)
@@ -177,6 +179,7 @@ def test_environments_that_the_lock_does_not_support(tmp_path: pathlib.Path) -> 
     assert load_pylock(str(lock), marker_env=ENVIRONMENTS["windows-3.12"]).packages
 
 
+@pytest.mark.realworld
 def test_origins_and_the_project_itself() -> None:
     pip = load_pylock(str(PIP_LOCK)).packages_by_key()
     assert pip["localpkg"].origin == Origin("editable", (LOCKS / "pip-lock" / "localpkg").as_uri())

@@ -38,6 +38,7 @@ def _summary(requirements: tuple[Requirement, ...]) -> list[tuple[str, str]]:
 # --- real-world pyproject.toml files ------------------------------------------------------
 
 
+@pytest.mark.realworld
 def test_realworld_pep621_with_groups() -> None:
     path = REALWORLD / "Clinical-Genomics__stranger__uv-lock-forked-groups" / "pyproject.toml"
     environment = load_pyproject(path)
@@ -60,6 +61,7 @@ def test_realworld_pep621_with_groups() -> None:
     ]
 
 
+@pytest.mark.realworld
 def test_realworld_one_line_dependencies_point_at_their_line() -> None:
     path = REALWORLD / "CliveUnger__aoc-mgz__uv-lock-groups-sdist-only" / "pyproject.toml"
     environment = load_pyproject(path, groups=["dev"])
@@ -74,6 +76,7 @@ def test_realworld_one_line_dependencies_point_at_their_line() -> None:
     assert environment.python_requirement == ">=3.12"
 
 
+@pytest.mark.realworld
 def test_realworld_setuptools_project() -> None:
     path = REALWORLD / "ClimenteA__curs-valutar-bnr__uv-lock-rev3-simple" / "pyproject.toml"
     environment = load_pyproject(path)
@@ -88,6 +91,7 @@ def test_realworld_setuptools_project() -> None:
         load_pyproject(path, groups=["dev"])
 
 
+@pytest.mark.realworld
 def test_realworld_poetry_caret() -> None:
     path = (
         REALWORLD / "DavidVujic__python-polylith-example__poetry-lock20-minimal" / "pyproject.toml"
@@ -97,6 +101,7 @@ def test_realworld_poetry_caret() -> None:
     assert environment.python_requirement == ">=3.10,<4.0"
 
 
+@pytest.mark.realworld
 def test_realworld_poetry_indented_tables_and_dev_group() -> None:
     folder = "Kurt-von-Laven__pre-commit-language-versions__poetry-lock20-group-indented-toml"
     path = REALWORLD / folder / "pyproject.toml"
@@ -107,6 +112,7 @@ def test_realworld_poetry_indented_tables_and_dev_group() -> None:
     assert dev[0].declared_at.line == 21  # type: ignore[union-attr]
 
 
+@pytest.mark.realworld
 def test_realworld_poetry_empty_legacy_dev_dependencies() -> None:
     path = (
         REALWORLD
@@ -118,6 +124,7 @@ def test_realworld_poetry_empty_legacy_dev_dependencies() -> None:
     assert environment.python_requirement == ">=3.8,<4.0"
 
 
+@pytest.mark.realworld
 def test_realworld_poetry2_path_enriches_a_pep621_dependency() -> None:
     path = REALWORLD / "Yubico__python-fido2__poetry-path-dep" / "pyproject.toml"
     requirements = _named(load_pyproject(path).requirements)
@@ -126,6 +133,7 @@ def test_realworld_poetry2_path_enriches_a_pep621_dependency() -> None:
     assert load_pyproject(path).python_requirement == "<4,>=3.10"
 
 
+@pytest.mark.realworld
 def test_every_realworld_pyproject_reads() -> None:
     paths = sorted(REALWORLD.glob("*/pyproject.toml"))
     assert len(paths) >= 7

@@ -855,6 +855,7 @@ def pip_comparable_copy(source: Path, tmp_path: Path) -> Path:
     return copy / source.relative_to(REALWORLD / folder)
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("source", realworld_files(), ids=fixture_id)
 def test_realworld_file_matches_pip(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -875,12 +876,14 @@ def test_realworld_file_matches_pip(
     assert_same_as_pip(pip_comparable_copy(source, tmp_path), monkeypatch)
 
 
+@pytest.mark.realworld
 def test_realworld_file_list_covers_every_requirements_fixture() -> None:
     names = {fixture_id(path) for path in realworld_files()}
     assert len(names) == 21
     assert set(_INVALID) <= names
 
 
+@pytest.mark.realworld
 def test_gwpy_includes_markers_and_unnamed_vcs() -> None:
     folder = REALWORLD / "gwpy__gwpy__requirements-r-includes-vcs-markers"
     result = parse(folder / "requirements-dev.txt")
@@ -899,6 +902,7 @@ def test_gwpy_includes_markers_and_unnamed_vcs() -> None:
     )
 
 
+@pytest.mark.realworld
 def test_edx_constraints_and_versioned_eggs() -> None:
     folder = REALWORLD / "openedx__edx-platform__requirements-constraints-vcs-editable"
     path = folder / "requirements" / "edx-sandbox" / "base.in"
@@ -918,6 +922,7 @@ def test_edx_constraints_and_versioned_eggs() -> None:
     assert any("remote constraints are not fetched" in warning for warning in result.warnings)
 
 
+@pytest.mark.realworld
 def test_edx_github_in_editable_without_egg_is_named_after_its_repository() -> None:
     path = (
         REALWORLD
@@ -930,6 +935,7 @@ def test_edx_github_in_editable_without_egg_is_named_after_its_repository() -> N
     assert (mongo.name, mongo.specifier) == ("MongoDBProxy", "==0.1.0+edx.2")
 
 
+@pytest.mark.realworld
 def test_kohya_requirements_local_project_is_named_with_a_warning() -> None:
     folder = REALWORLD / "bmaltais__kohya_ss__requirements-extra-index-multi-req-lines"
     result = parse(folder / "requirements.txt")
@@ -941,6 +947,7 @@ def test_kohya_requirements_local_project_is_named_with_a_warning() -> None:
     assert any("pip cannot install it" in warning for warning in result.warnings)
 
 
+@pytest.mark.realworld
 def test_invokeai_options_and_direct_references() -> None:
     folder = REALWORLD / "invoke-ai__InvokeAI__requirements-extra-index-trusted-host-url-eggs"
     mac = parse(folder / "environments-and-requirements" / "requirements-mac-mps-cpu.txt")

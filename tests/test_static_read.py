@@ -1,4 +1,4 @@
-"""parity.static_read (pure): tar streams and file facts to the probe's document.
+"""parity.probe.image_files (pure): tar streams and file facts to the probe's document.
 
 The central check reads a real venv's site-packages through tar streams, as the engine's
 archive API would send them, and compares the result with the real probe run by that
@@ -25,8 +25,7 @@ from parity.engine.interpreters import (
     search_path,
     version_from_name,
 )
-from parity.probe import parse_probe_output
-from parity.static_read import (
+from parity.probe.image_files import (
     FILE_CAP,
     CaptureBudget,
     PythonLayout,
@@ -57,6 +56,7 @@ from parity.static_read import (
     version_from_patchlevel,
     walk,
 )
+from parity.probe.parse import parse_probe_output
 from tests.data.probe.probe_testing import (
     build_wheel,
     make_venv,

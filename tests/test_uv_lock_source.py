@@ -100,6 +100,7 @@ def local_paths(project: pathlib.Path, origins: list[Origin]) -> set[str]:
     return paths
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("project", UV_PROJECTS, ids=lambda path: path.name)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_matches_uv_export_in_every_environment(
@@ -131,6 +132,7 @@ def test_matches_uv_export_in_every_environment(
         assert all(p.marker is None for p in locked.packages), name
 
 
+@pytest.mark.realworld
 @pytest.mark.parametrize("project", UV_PROJECTS, ids=lambda path: path.name)
 def test_symbolic_markers_agree_with_each_environment(project: pathlib.Path) -> None:
     """Without marker_env, evaluating each package's marker gives the per-environment answer."""
@@ -351,6 +353,7 @@ def test_fuzz_structured_locks_only_raise_uv_lock_error(
     _fuzz_lock(tmp_path, body.encode())
 
 
+@pytest.mark.realworld
 def test_realworld_locks_read_without_marker_env() -> None:
     for project in UV_PROJECTS[2:]:
         locked = load_uv_lock(str(project / "uv.lock"))

@@ -335,7 +335,7 @@ def scout_container(
     """A container of ``image`` that is created, never started, and always removed."""
     from docker.errors import APIError, ImageNotFound
 
-    from parity.engine.probe_run import _remove_quietly, container_name, parity_labels
+    from parity.engine.probe_container import _remove_quietly, container_name, parity_labels
 
     api = client.api
     name = container_name("scout")  # removable by name even if interrupted mid-create

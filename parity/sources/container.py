@@ -9,7 +9,7 @@ from typing import Any
 
 from parity.cache import ProbeCache, cache_dir, probe_key
 from parity.engine.build import BuildOptions, BuildProgress
-from parity.engine.probe_run import ProbeLimits
+from parity.engine.probe_container import ProbeLimits
 from parity.errors import ParityError, ProbeError, SourceError
 from parity.model import Environment
 
@@ -77,7 +77,7 @@ class ContainerProber:
                 from parity.engine.client import connect
 
                 self._client = connect()
-            from parity.engine.probe_run import sweep_stale_containers
+            from parity.engine.probe_container import sweep_stale_containers
 
             sweep_stale_containers(self._client)
         return self._client
@@ -192,7 +192,7 @@ class ContainerProber:
             ) from error
 
     def _probe(self, image_id: str, *, kind: str, ref: str, description: str) -> Environment:
-        from parity.probe import PROBE_SOURCE, parse_probe_output
+        from parity.probe.parse import PROBE_SOURCE, parse_probe_output
 
         method = PROBE_SOURCE + ("\0static" if self.options.static else "")
         key = probe_key(image_id, self.options.python, self.options.environment, method)
@@ -221,7 +221,7 @@ class ContainerProber:
 
     def read_statically(self, image_id: str) -> bytes:
         """``--static``: what the probe would print, read from the image's files."""
-        from parity.engine.static import static_probe_output
+        from parity.engine.probe_static import static_probe_output
 
         self._emit(ProbeEvent("probe", detail=f"{_short(image_id)} (static read)"))
         return static_probe_output(
@@ -235,8 +235,8 @@ class ContainerProber:
 
     def load_container(self, ref: str) -> Environment:
         """``container:NAME``: probe a running container in place (exec; never cached)."""
-        from parity.engine.exec_probe import exec_probe, inspect_running
-        from parity.probe import parse_probe_output
+        from parity.engine.probe_exec import exec_probe, inspect_running
+        from parity.probe.parse import parse_probe_output
 
         info = inspect_running(self.client, ref)
         self._emit(ProbeEvent("probe", detail=f"container {ref}"))
@@ -258,9 +258,9 @@ class ContainerProber:
         ``label`` names the image in messages (the reference the user gave).
         """
         from parity.engine.interpreters import choose_interpreter, image_facts, python_program
-        from parity.engine.probe_run import ProbeRequest, run_probe
+        from parity.engine.probe_container import ProbeRequest, run_probe
         from parity.errors import NoInterpreterError
-        from parity.probe import PROBE_SOURCE
+        from parity.probe.parse import PROBE_SOURCE
 
         self._emit(ProbeEvent("probe", detail=_short(image_id)))
         request = ProbeRequest(

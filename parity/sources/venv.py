@@ -17,7 +17,7 @@ from typing import IO
 
 from parity.errors import ProbeError, SourceError
 from parity.model import Environment
-from parity.probe import MAX_OUTPUT_BYTES, parse_probe_output, probe_command
+from parity.probe.parse import MAX_OUTPUT_BYTES, parse_probe_output, probe_command
 
 PROBE_TIMEOUT_SECONDS = 60.0
 _STDERR_TAIL_BYTES = 4096

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parity.model import Environment, canonical_name
-from parity.probe import PROBE_SOURCE
+from parity.probe.parse import PROBE_SOURCE
 
 # Old pip (< 21) run as ``python -m pip`` also searches the current directory: run from one
 # that holds no metadata, so every pip sees the same sys.path as the probe.

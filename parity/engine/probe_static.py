@@ -6,7 +6,7 @@ from the interpreter's name, then ``patchlevel.h``, Debian's package database or
 PY_VERSION string in the binary; libc from libc.so.6's name, the package database or its
 banner; the OS from os-release; the machine from the image's Architecture (so an arm64
 image reads fine on an x86_64 engine). The distributions come from the site directories
-the chosen interpreter would put on sys.path (:mod:`parity.static_read` holds the rules),
+the chosen interpreter would put on sys.path (:mod:`parity.probe.image_files` holds the rules),
 read as tar streams whose file bodies are skipped unless the probe would read them.
 
 Each file read (``GET .../archive``) costs the engine a process (~40 ms here) while a stat
@@ -32,7 +32,7 @@ from parity.engine.interpreters import (
 )
 from parity.errors import ProbeError
 from parity.model import Environment
-from parity.static_read import (
+from parity.probe.image_files import (
     FILE_CAP,
     SMALL_CAP,
     CaptureBudget,
@@ -107,7 +107,7 @@ def static_environment(
     description: str = "",
 ) -> Environment:
     """The installed-level Environment of ``image_id``, read statically (nothing started)."""
-    from parity.probe import parse_probe_output
+    from parity.probe.parse import parse_probe_output
 
     output = static_probe_output(
         client, image_id, python=python, environment=environment, platform=platform

@@ -31,7 +31,7 @@ _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
 def _load_source() -> str:
-    return resources.files("parity").joinpath("probe_script.py").read_text(encoding="utf-8")
+    return resources.files("parity.probe").joinpath("script.py").read_text(encoding="utf-8")
 
 
 PROBE_SOURCE: str = _load_source()

@@ -1,7 +1,7 @@
 """Reading an image's installed distributions from its files, without running anything.
 
 Pure: everything here turns tar streams (as the engine's archive API sends them) and facts
-read from files into the probe's JSON document, which :func:`parity.probe.parse_probe_output`
+read from files into the probe's JSON document, which :func:`parity.probe.parse.parse_probe_output`
 then checks like any probe output. The metadata rules are the probe's own: this module
 builds the probe's ``Candidate`` objects over in-memory sources and lets the probe's
 ``Reader`` and ``select`` (first distribution of each name wins, freeze's skip list,
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-_probe: Any = importlib.import_module("parity.probe_script")
+_probe: Any = importlib.import_module("parity.probe.script")
 
 FILE_CAP: int = _probe.FILE_CAP
 SMALL_CAP: int = _probe.SMALL_CAP

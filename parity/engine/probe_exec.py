@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from parity.engine.interpreters import ContainerFiles, ImageFacts, locate_interpreter
-from parity.engine.probe_run import ProbeLimits, _explain, read_probe_output
+from parity.engine.probe_container import ProbeLimits, _explain, read_probe_output
 from parity.errors import EngineError, ParityError, ProbeError, SourceError
 
 EXEC_TIMEOUT_SECONDS = 60.0
@@ -40,7 +40,7 @@ def exec_probe(
     environment: Mapping[str, str] | None = None,
 ) -> bytes:
     """Run the probe inside the running ``container`` (name or ID); return what it printed."""
-    from parity.probe import PROBE_SOURCE
+    from parity.probe.parse import PROBE_SOURCE
 
     info = inspect_running(client, container)
     subject = f"container {container}"

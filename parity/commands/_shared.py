@@ -1,0 +1,140 @@
+"""What the commands share: settings, the source loader, the policy, reading both sides."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+
+from parity.config import ParityConfig, Settings, load_config, merge
+from parity.engine.build import BuildOptions
+from parity.engine.probe_container import ProbeLimits
+from parity.errors import UsageError
+from parity.model import Environment
+from parity.policy import Policy
+from parity.progress import Progress
+from parity.report import Report, Severity
+from parity.sources import SourceRef
+from parity.sources.container import ContainerOptions, ContainerProber
+from parity.sources.load import DeclarationOptions, SourceLoader
+
+
+def settings_for(args: argparse.Namespace, project_dir: str) -> Settings:
+    """The effective settings: the command line over $PARITY_BUILD_NETWORK over the config file."""
+    given = ParityConfig(
+        local=getattr(args, "local", None),
+        container=getattr(args, "container", None),
+        build_args=_build_args(args.build_args) if args.build_args else None,
+        target=args.target,
+        build_network=args.build_network,
+        platform=args.platform,
+        python=args.python,
+        ignore=tuple(args.ignore) if getattr(args, "ignore", None) else None,
+        fail_on=Severity(args.fail_on) if getattr(args, "fail_on", None) else None,
+        include_tooling=getattr(args, "include_tooling", None),
+    )
+    return merge(load_config(project_dir), given, os.environ)
+
+
+def make_loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
+    settings: Settings = args.settings
+    options = ContainerOptions(
+        build=BuildOptions(
+            build_args=dict(settings.build_args),
+            target=settings.target,
+            network_mode=settings.build_network,
+            platform=settings.platform,
+            pull=args.pull,
+        ),
+        python=settings.python,
+        use_cache=not args.no_cache,
+        static=args.static,
+        limits=ProbeLimits(timeout_seconds=args.probe_timeout),
+    )
+    prober = ContainerProber(options, on_progress=progress.event)
+    declarations = DeclarationOptions(
+        dev=args.dev,
+        extras=tuple(args.extras),
+        groups=tuple(args.groups),
+        include_project=args.include_project,
+        no_default_groups=args.no_default_groups,
+    )
+    return SourceLoader(prober, declarations)
+
+
+def _build_args(items: list[str]) -> dict[str, str]:
+    build_args: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(f"--build-arg {item!r}: expected KEY=VALUE")
+        # Like `docker build --build-arg KEY`: a bare KEY takes its value from the environment.
+        build_args[key] = value if sep else os.environ.get(key, "")
+    return build_args
+
+
+def policy_for(args: argparse.Namespace) -> Policy:
+    settings: Settings = args.settings
+    return settings.policy(show_same=args.show_same)
+
+
+def print_hints(
+    args: argparse.Namespace, report: Report, local: Environment, container: Environment
+) -> None:
+    """``--fix-hints``: one command a line, under the table (stderr when stdout is data)."""
+    from parity.hints import fix_hints
+    from parity.output import output_requests
+
+    hints = fix_hints(report, local, container, policy_for(args))
+    if not hints:
+        return
+    data_on_stdout = any(
+        request.path is None and request.format_name != "table" for request in output_requests(args)
+    )
+    stream = sys.stderr if data_on_stdout else sys.stdout
+    print("\nTo make the local side match the container:", file=stream)
+    for hint in hints:
+        print(hint, file=stream)
+
+
+def load_pair(
+    loader: SourceLoader, left: SourceRef, right: SourceRef
+) -> tuple[Environment, Environment]:
+    """Read both sides, overlapping a local probe with the container side.
+
+    Live local probes start first and run while the container side builds and probes.
+    A lock file whose reading depends on the other side's marker environment is read
+    last, with the other side's markers.
+    """
+    from parity.sources.load import MARKER_DEPENDENT_KINDS
+
+    sides = (left, right)
+    deferred = [i for i, side in enumerate(sides) if side.kind in MARKER_DEPENDENT_KINDS]
+    if len(deferred) == 2:
+        deferred = [1]  # two lock files: the right one is read for the left one's markers
+    pending = {i: loader.start(side) for i, side in enumerate(sides) if i not in deferred}
+    results: dict[int, Environment] = {}
+    for index in sorted(pending, key=lambda i: _reading_order(sides[i])):
+        results[index] = pending[index]()
+    for index in deferred:
+        other = results.get(1 - index)
+        markers = markers_of(other) if other is not None else None
+        results[index] = loader.load(sides[index], marker_env=markers)
+    return results[0], results[1]
+
+
+def _reading_order(source: SourceRef) -> int:
+    """Files first (cheap, and their errors come at once), then containers, then live probes.
+
+    A live local probe was started before; waiting for it last lets it run meanwhile.
+    """
+    from parity.sources.load import LIVE_LOCAL_KINDS
+
+    if source.is_container:
+        return 1
+    return 2 if source.kind in LIVE_LOCAL_KINDS else 0
+
+
+def markers_of(environment: Environment) -> Mapping[str, str] | None:
+    return environment.interpreter.markers if environment.interpreter is not None else None

@@ -1,0 +1,169 @@
+"""``parity check`` and ``parity diff``: choose the sides, read them, compare, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from parity.commands._shared import (
+    load_pair,
+    make_loader,
+    markers_of,
+    policy_for,
+    print_hints,
+    settings_for,
+)
+from parity.compare import NamedEnvironment, compare, compare_with_declaration
+from parity.detect import detect_container_source, detect_declared_source, detect_local_source
+from parity.errors import UsageError
+from parity.model import Environment
+from parity.output import write_outputs, write_report_set
+from parity.progress import Progress
+from parity.report import Report
+from parity.sources import SourceRef, parse_source
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``parity check``: the project's local side against its container side."""
+    project_dir = args.project_dir
+    if not os.path.isdir(project_dir):
+        raise UsageError(f"{project_dir}: no such project directory")
+    args.settings = settings = settings_for(args, project_dir)
+    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        if settings.config_path:
+            progress.note(f"settings from {settings.config_path}")
+        declared: SourceRef | None = None
+        if settings.local:
+            local = parse_source(settings.local)
+        else:
+            local = detect_local_source(project_dir, os.environ)
+            progress.note(f"local side: {local} (detected; --local overrides)")
+            if local.kind == "venv":
+                declared = detect_declared_source(project_dir)
+                if declared is not None:
+                    progress.note(f"declared: {declared} (shown as a third column)")
+        if args.all_services:
+            return _check_all_services(args, local, project_dir, progress)
+        if settings.container:
+            container = parse_source(settings.container)
+        else:
+            container = detect_container_source(project_dir)
+            progress.note(f"container side: {container} (detected; --container overrides)")
+        if declared is not None:
+            return _check_with_declaration(args, declared, local, container, progress)
+        return _compare_and_report(args, ("local", local), ("container", container), progress)
+
+
+def _check_all_services(
+    args: argparse.Namespace, local: SourceRef, project_dir: str, progress: Progress
+) -> int:
+    """``check --all-services``: the local side against every compose service with Python."""
+    from parity.errors import NoInterpreterError
+    from parity.sources.compose import find_compose_file, load_compose
+    from parity.sources.container import ContainerSourceError
+    from parity.sources.load import MARKER_DEPENDENT_KINDS
+
+    compose_file = find_compose_file(project_dir)
+    if compose_file is None:
+        raise UsageError(f"{project_dir}: --all-services needs a compose file, and there is none")
+    project = load_compose(compose_file)
+    loader = make_loader(args, progress)
+    reports: list[tuple[str, Report]] = []
+    skipped: list[tuple[str, str]] = []
+    try:
+        pending_local = None if local.kind in MARKER_DEPENDENT_KINDS else loader.start(local)
+        local_env: Environment | None = None
+        for service in project.services:
+            if not service.active:
+                skipped.append((service.name, "its profile is not enabled"))
+                continue
+            ref = SourceRef("compose", f"{service.name}@{compose_file}")
+            try:
+                container_env = loader.load(ref)
+            except NoInterpreterError:
+                skipped.append((service.name, "no Python in its image"))
+                continue
+            except ContainerSourceError as error:
+                skipped.append((service.name, error.reason))
+                continue
+            if pending_local is not None:
+                local_env = local_env or pending_local()
+                service_local = local_env
+            else:
+                service_local = loader.load(local, marker_env=markers_of(container_env))
+            report = compare(
+                NamedEnvironment("local", service_local),
+                NamedEnvironment("container", container_env),
+                policy_for(args),
+            )
+            reports.append((service.name, report))
+    finally:
+        loader.prober.close()
+        progress.stop()
+    for name, reason in skipped:
+        progress.note(f"skipped service {name}: {reason}")
+    if not reports:
+        raise UsageError(f"{compose_file}: no service with Python to check")
+    write_report_set(args, reports, skipped)
+    return 1 if any(report.has_drift for _, report in reports) else 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """``parity diff A B``: any two sources, sides named left and right."""
+    left, right = parse_source(args.left), parse_source(args.right)
+    args.settings = settings_for(args, ".")
+    with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
+        return _compare_and_report(args, ("left", left), ("right", right), progress)
+
+
+def _check_with_declaration(
+    args: argparse.Namespace,
+    declared: SourceRef,
+    local: SourceRef,
+    container: SourceRef,
+    progress: Progress,
+) -> int:
+    """Three columns: the project's declaration or lock, the local venv, the container."""
+    loader = make_loader(args, progress)
+    try:
+        local_env, container_env = load_pair(loader, local, container)
+        declared_env = loader.load(declared, marker_env=markers_of(container_env))
+    finally:
+        loader.prober.close()
+        progress.stop()
+    report = compare_with_declaration(
+        NamedEnvironment("declared", declared_env),
+        NamedEnvironment("local", local_env),
+        NamedEnvironment("container", container_env),
+        policy_for(args),
+    )
+    write_outputs(args, report)
+    if args.fix_hints:
+        pair = compare(
+            NamedEnvironment("local", local_env),
+            NamedEnvironment("container", container_env),
+            policy_for(args),
+        )
+        print_hints(args, pair, local_env, container_env)
+    return 1 if report.has_drift else 0
+
+
+def _compare_and_report(
+    args: argparse.Namespace,
+    left: tuple[str, SourceRef],
+    right: tuple[str, SourceRef],
+    progress: Progress,
+) -> int:
+    loader = make_loader(args, progress)
+    try:
+        left_env, right_env = load_pair(loader, left[1], right[1])
+    finally:
+        loader.prober.close()
+        progress.stop()
+    report = compare(
+        NamedEnvironment(left[0], left_env), NamedEnvironment(right[0], right_env), policy_for(args)
+    )
+    write_outputs(args, report)
+    if args.fix_hints:
+        print_hints(args, report, left_env, right_env)
+    return 1 if report.has_drift else 0

@@ -1,0 +1,122 @@
+"""Where reports go: the --format/--output pairs, atomic file writes, and terminal styling.
+
+Shared by the command line (which parses the pairs) and the commands (which write them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import TextIO
+
+from parity.errors import UsageError
+from parity.report import Report
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """One ``--format X [--output FILE]`` pair; no file means standard output."""
+
+    format_name: str
+    path: str | None
+
+
+def output_requests(args: argparse.Namespace) -> list[OutputRequest]:
+    """The ``--format``/``--output`` pairs; a table on stdout when none is given.
+
+    When every requested format goes to a file, the table still goes to stdout (for
+    the log) unless ``-q``.
+    """
+    pairs = [OutputRequest(name, path) for name, path in (args.outputs or [])]
+    if not pairs:
+        return [OutputRequest("table", None)]
+    if sum(1 for pair in pairs if pair.path is None) > 1:
+        raise UsageError("only one --format can go to standard output; give the others --output")
+    if all(pair.path is not None for pair in pairs) and not args.quiet:
+        pairs.insert(0, OutputRequest("table", None))
+    return pairs
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (temporary file, then rename).
+
+    A path that is not a regular file (``/dev/stdout``, a FIFO, a device) is written to
+    directly: renaming over it would replace it. A symlink is followed.
+    """
+    target = os.path.realpath(path)
+    if os.path.isdir(target):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if os.path.exists(target) and not os.path.isfile(target):
+        try:
+            with open(target, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}") from error
+        return
+    directory = os.path.dirname(target)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".parity-", suffix=".tmp")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)  # what a plain open() would have made
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def stdout_is_styled(stream: TextIO) -> bool:
+    """Style the table only on a terminal, and never when NO_COLOR is set."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def write_report_set(
+    args: argparse.Namespace,
+    reports: list[tuple[str, Report]],
+    skipped: list[tuple[str, str]],
+) -> None:
+    from parity.formats import render_set
+
+    for request in output_requests(args):
+        if request.path is None:
+            quiet_parity = not any(report.has_drift for _, report in reports)
+            if args.quiet and quiet_parity and request.format_name == "table":
+                continue
+            styled = stdout_is_styled(sys.stdout)
+            width = shutil.get_terminal_size((100, 24)).columns
+            text = render_set(reports, skipped, request.format_name, styled=styled, width=width)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_atomically(request.path, render_set(reports, skipped, request.format_name))
+
+
+def write_outputs(args: argparse.Namespace, report: Report) -> None:
+    from parity.formats import render
+
+    for request in output_requests(args):
+        if request.path is None:
+            if args.quiet and not report.has_drift and request.format_name == "table":
+                continue  # quiet and all is well: say nothing
+            styled = stdout_is_styled(sys.stdout)
+            width = shutil.get_terminal_size((100, 24)).columns
+            sys.stdout.write(render(report, request.format_name, styled=styled, width=width))
+            sys.stdout.flush()
+        else:
+            write_atomically(request.path, render(report, request.format_name))

@@ -1,0 +1,12 @@
+"""The probe: what parity learns from inside an environment.
+
+- ``script``: the program run inside the image or venv (stdlib only, Python 2.7 and 3.5+);
+  prints one JSON document of interpreter facts and installed distributions.
+- ``parse``: the program's source and command line, and the parser of what it prints (pure).
+- ``image_files``: the same facts read from an image's files without running anything (pure;
+  used by ``--static``).
+
+The runners that call the engine live in ``parity.engine``: ``probe_container`` (a new
+throwaway container), ``probe_exec`` (a running container) and ``probe_static`` (an image's
+files through the archive API). A venv is probed by ``parity.sources.venv``.
+"""
