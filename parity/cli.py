@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 from parity import __version__
+from parity.crash import CrashHandler
 from parity.errors import BuildError, ParityError
 
 EXIT_PARITY = 0
@@ -219,12 +220,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
-    previous = {number: signal.signal(number, _interrupt) for number in _STOP_SIGNALS}
+    command = list(sys.argv[1:] if argv is None else argv)
+    crashes = CrashHandler(command)
+    signals = stop_signals()
+    previous = {number: signal.signal(number, _interrupt) for number in signals}
     try:
-        code = _dispatch(args)
-    except ParityError as error:
-        _print_error(error)
-        code = EXIT_ERROR
+        with crashes.installed():
+            try:
+                code = _dispatch(args)
+            except ParityError as error:
+                _print_error(error)
+                code = EXIT_ERROR
+            except Exception as error:  # not parity's own: a bug, said once, logged
+                crashes.handle(error)
+                code = EXIT_ERROR
     except (KeyboardInterrupt, Terminated):
         # Further signals stay ignored until exit: the clean-up has run, nothing may cut
         # the exit short (a restored default handler would print a traceback).
@@ -232,16 +241,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     for number, handler in previous.items():
         signal.signal(number, handler)
-    return code
+    return EXIT_ERROR if crashes.crashed else code
 
 
-# Ctrl-C, kill, and a closed terminal all stop a check the same way.
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+def stop_signals(platform: str | None = None) -> tuple[int, ...]:
+    """The signals that stop a check: Ctrl-C, kill, a closed terminal; Ctrl-Break on Windows.
+
+    Windows has no SIGHUP; SIGTERM exists there but only the process itself sends it.
+    """
+    platform = sys.platform if platform is None else platform
+    names = ("SIGINT", "SIGTERM", "SIGBREAK") if platform == "win32" else _POSIX_STOP_SIGNALS
+    return tuple(int(getattr(signal, name)) for name in names if hasattr(signal, name))
+
+
+_POSIX_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Raise once; further signals are ignored so the clean-up (container removal) finishes."""
-    for number in _STOP_SIGNALS:
+    for number in stop_signals():
         signal.signal(number, signal.SIG_IGN)
     if signum == signal.SIGINT:
         raise KeyboardInterrupt

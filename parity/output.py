@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -64,12 +65,10 @@ def write_atomically(path: str, text: str) -> None:
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from error
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)  # what a plain open() would have made
+        _plain_file_mode(handle)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.replace(temporary, target)
+        _replace(temporary, target)
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -78,6 +77,34 @@ def write_atomically(path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _plain_file_mode(handle: int) -> None:
+    """Give a mkstemp file (mode 0600) the mode a plain open() would have made.
+
+    POSIX only: Windows has no such modes (and os.fchmod only from Python 3.13, where it
+    sets no more than the read-only flag).
+    """
+    if os.name != "posix":
+        return
+    fchmod = getattr(os, "fchmod", None)
+    if fchmod is None:
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    fchmod(handle, 0o666 & ~umask)
+
+
+def _replace(source: str, target: str, attempts: int = 5) -> None:
+    """os.replace; on Windows a reader holding ``target`` open makes it fail for a moment."""
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def stdout_is_styled(stream: TextIO) -> bool:

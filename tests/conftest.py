@@ -23,9 +23,18 @@ def shared_fixtures_required() -> bool:
     return os.environ.get("PARITY_REQUIRE_SHARED") == "1"
 
 
+# A test that uses one of these fixtures needs the engine: it carries the ``docker`` marker,
+# so ``-m "not docker"`` (CI's macOS and Windows runners) leaves it out.
+ENGINE_FIXTURES = frozenset({"docker_client", "base_image"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``realworld`` read ../shared/fixtures/realworld: skip them with the reason
-    in a clone that has no such folder beside it, and fail them in CI, which requires it."""
+    """Tests using the engine's fixtures are marked ``docker``. Tests marked ``realworld``
+    read ../shared/fixtures/realworld: skip them with the reason in a clone that has no such
+    folder beside it, and fail them in CI, which requires it."""
+    for item in items:
+        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.docker)
     if REALWORLD.is_dir():
         return
     message = f"{REALWORLD} is missing (the real-world fixtures live beside the repository)"

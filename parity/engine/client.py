@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,13 @@ from typing import Any
 from parity.errors import EngineError
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+DEFAULT_PIPE = "npipe:////./pipe/docker_engine"  # Docker Desktop on Windows
+
+
+def default_address(platform: str | None = None) -> str:
+    """Where docker-py looks when neither DOCKER_HOST nor a context says: as the CLI does."""
+    platform = sys.platform if platform is None else platform
+    return DEFAULT_PIPE if platform == "win32" else DEFAULT_SOCKET
 
 
 def _docker_config_dir(environ: Mapping[str, str]) -> Path:
@@ -38,7 +46,8 @@ def engine_address(environ: Mapping[str, str] | None = None) -> str:
     context = current_context_name(environ)
     if context and context != "default":
         return f"docker context {context!r}"
-    return f"the default socket {DEFAULT_SOCKET}"
+    default = default_address()
+    return f"the default {'pipe' if default.startswith('npipe:') else 'socket'} {default}"
 
 
 def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Any:
@@ -64,13 +73,21 @@ def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Any
         raise
     except DockerException as error:
         raise EngineError(
-            f"no container engine answers at {where}: {_reason(error)}. Start Docker "
-            "(for example `sudo systemctl start docker`, or scripts/engine-up in parity's "
-            "repository), or point DOCKER_HOST at a running engine"
+            f"no container engine answers at {where}: {_reason(error)}. {_how_to_start()}"
         ) from error
     except Exception as error:  # requests/urllib3 failures that docker-py does not wrap
         raise EngineError(f"no container engine answers at {where}: {_reason(error)}") from error
     return client
+
+
+def _how_to_start(platform: str | None = None) -> str:
+    platform = sys.platform if platform is None else platform
+    if platform in ("win32", "darwin"):
+        return "Start Docker Desktop, or point DOCKER_HOST at a running engine"
+    return (
+        "Start Docker (for example `sudo systemctl start docker`, or scripts/engine-up in "
+        "parity's repository), or point DOCKER_HOST at a running engine"
+    )
 
 
 def _reason(error: BaseException) -> str:
@@ -81,6 +98,9 @@ def _reason(error: BaseException) -> str:
         ("Connection refused", "connection refused"),
         ("timed out", "timed out"),
         ("Name or service not known", "host name not known"),
+        ("only supported on Windows", "a named pipe (npipe://) exists only on Windows"),
+        ("pypiwin32", "docker-py needs pywin32 for a named pipe (pip install pywin32)"),
+        ("The system cannot find the file specified", "the named pipe does not exist"),
     ):
         if marker in text:
             return reason

@@ -10,7 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from parity.engine.labels import LABEL_HOST, LABEL_MANAGED, LABEL_PID
+from parity.engine.labels import LABEL_MANAGED, owner_labels, owner_of
+from parity.engine.owner import (
+    ProcessTable,
+    host_identity,
+    owner_is_gone,
+    process_table,
+    this_process,
+)
 from parity.errors import EngineError, NoInterpreterError, ProbeError
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -60,7 +67,8 @@ def container_name(purpose: str) -> str:
 
 
 def parity_labels() -> dict[str, str]:
-    return {LABEL_MANAGED: "1", LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
+    """Labels naming this run as the owner of a container it creates."""
+    return owner_labels(this_process(), socket.gethostname())
 
 
 def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
@@ -77,27 +85,52 @@ def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
 
 def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str) -> ProbeRun | None:
     """One container run; None when ``interpreter`` is not found in the image."""
-    from docker.errors import APIError, DockerException, NotFound
-
     api = client.api
-    limits = request.limits
-    host_config = api.create_host_config(
-        network_mode="none",
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        read_only=True,
-        tmpfs={"/tmp": f"rw,noexec,nosuid,size={limits.tmpfs_size}"},
-        pids_limit=limits.pids,
-        mem_limit=limits.memory_bytes,
-        memswap_limit=limits.memory_bytes,
-        auto_remove=True,
-    )
     # Named before it exists: an interruption while the engine creates it (before its ID
     # comes back) can still remove it by name.
     name = container_name("probe")
-    container_id: str | None = None
-    finished = False
+    state: dict[str, str] = {}
     try:
+        run = _create_and_read(api, request, interpreter, source, name, state)
+    except BaseException:
+        if "done" not in state:
+            # Never started (auto-remove does not apply) or interrupted: remove it ourselves.
+            # A removal that fails must not hide the error on its way out.
+            _remove_quietly(api, state.get("id", name))
+        raise
+    if "done" not in state:
+        problem = _remove_quietly(api, state.get("id", name))
+        if problem is not None:
+            raise EngineError(
+                f"{request.subject}: could not remove the probe container {name}: {problem} "
+                "(the next run removes it)"
+            )
+    return run
+
+
+def _create_and_read(
+    api: Any,
+    request: ProbeRequest,
+    interpreter: str,
+    source: str,
+    name: str,
+    state: dict[str, str],
+) -> ProbeRun | None:
+    from docker.errors import APIError, DockerException, NotFound
+
+    limits = request.limits
+    try:
+        host_config = api.create_host_config(
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            read_only=True,
+            tmpfs={"/tmp": f"rw,noexec,nosuid,size={limits.tmpfs_size}"},
+            pids_limit=limits.pids,
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            auto_remove=True,
+        )
         created = api.create_container(
             request.image,
             name=name,
@@ -113,7 +146,7 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
             tty=False,
             use_config_proxy=False,
         )
-        container_id = created["Id"]
+        container_id = state["id"] = str(created["Id"])
         stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
         try:
             api.start(container_id)
@@ -124,7 +157,7 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
         stdout, stderr = read_probe_output(
             stream, limits, request.subject, lambda: _remove_quietly(api, container_id)
         )
-        finished = True
+        state["done"] = "1"
         return ProbeRun(stdout, stderr, interpreter)
     except NotFound as error:
         raise ProbeError(f"{request.subject}: not found: {_explain(error)}") from error
@@ -137,26 +170,29 @@ def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str)
             f"{request.subject}: lost the connection to the engine during the probe "
             f"({type(error).__name__}); the next run removes what it left"
         ) from error
-    finally:
-        if not finished:
-            # Never started (auto-remove does not apply) or interrupted: remove it ourselves.
-            _remove_quietly(api, container_id or name)
 
 
 def read_probe_output(
-    stream: Any, limits: ProbeLimits, subject: str, stop: Callable[[], None]
+    stream: Any, limits: ProbeLimits, subject: str, stop: Callable[[], object]
 ) -> tuple[bytes, bytes]:
     """Read a probe's (stdout, stderr) chunks; ``stop`` it on timeout or when it floods.
 
     ``subject`` names what runs the probe in messages (``image X``, ``container web-1``).
+    ``stop`` runs in the timeout thread: whatever it raises is kept, never printed there.
     """
     stdout = bytearray()
     stderr = bytearray()
     timed_out = threading.Event()
+    stop_failures: list[str] = []
 
     def kill() -> None:
         timed_out.set()
-        stop()
+        try:
+            problem = stop()
+        except Exception as error:  # a thread must not end in a traceback
+            problem = f"{type(error).__name__}: {error}"
+        if isinstance(problem, str):
+            stop_failures.append(problem)
 
     watchdog = threading.Timer(limits.timeout_seconds, kill)
     watchdog.daemon = True
@@ -188,6 +224,11 @@ def read_probe_output(
             f"{MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; stopped it"
         )
     if timed_out.is_set():
+        if stop_failures:
+            raise ProbeError(
+                f"{subject}: the probe did not finish within {limits.timeout_seconds:g} s, "
+                f"and stopping it failed: {stop_failures[0]} (the next run removes it)"
+            )
         raise ProbeError(
             f"{subject}: the probe did not finish within {limits.timeout_seconds:g} s; stopped it"
         )
@@ -204,57 +245,53 @@ def _explain(error: Any) -> str:
     return str(explanation if explanation else error)
 
 
-def _remove_quietly(api: Any, container_id: str) -> None:
-    """Remove a probe container; gone already, or an engine that went away, is fine.
+def _remove_quietly(api: Any, container_id: str) -> str | None:
+    """Remove a container; never raises (it runs in ``finally`` blocks and in threads).
 
-    A container an unreachable engine still holds is swept by the next run.
+    Gone already, or being removed, is fine. Returns why removal failed otherwise (an engine
+    that went away, a refusal); such a container is swept by the next run.
     """
-    from docker.errors import APIError, DockerException, NotFound
-
     try:
-        api.remove_container(container_id, force=True)
-    except NotFound:
-        pass
-    except APIError as error:
-        explanation = _explain(error)
-        if "already in progress" not in explanation and "No such container" not in explanation:
-            raise
-    except (DockerException, OSError):
-        pass
+        from docker.errors import APIError, NotFound
+
+        try:
+            api.remove_container(container_id, force=True)
+        except NotFound:
+            return None
+        except APIError as error:
+            explanation = _explain(error)
+            if "already in progress" in explanation or "No such container" in explanation:
+                return None
+            return explanation
+    except Exception as error:  # the connection, or anything else: never from here
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
-def sweep_stale_containers(client: Any) -> int:
-    """Remove probe containers left by parity runs on this host whose process is gone.
+def sweep_stale_containers(
+    client: Any, processes: ProcessTable | None = None, here: str | None = None
+) -> int:
+    """Remove containers left by parity runs whose process is provably gone.
 
-    A run killed with SIGKILL cannot clean up after itself; the next run does. Returns
-    how many containers were removed.
+    A run killed with SIGKILL cannot clean up after itself; the next run does. Only
+    containers whose labels name this host (same machine, boot and PID namespace) and a
+    process that no longer runs (its PID free, or held by a process started at another
+    time) are removed; a run on another host or in another container is never touched.
+    Returns how many containers were removed.
     """
-    from docker.errors import APIError
+    from docker.errors import DockerException
 
-    hostname = socket.gethostname()
     try:
         containers = client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"})
-    except APIError:
+    except (DockerException, OSError):
         return 0
+    here = host_identity() if here is None else here
+    processes = process_table() if processes is None else processes
     removed = 0
     for container in containers:
-        labels = container.get("Labels") or {}
-        if labels.get(LABEL_HOST) != hostname or _process_alive(labels.get(LABEL_PID, "")):
+        owner = owner_of(container.get("Labels") or {})
+        if owner is None or not owner_is_gone(owner, here, processes):
             continue
-        _remove_quietly(client.api, container["Id"])
-        removed += 1
+        if _remove_quietly(client.api, container["Id"]) is None:
+            removed += 1
     return removed
-
-
-def _process_alive(pid_text: str) -> bool:
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

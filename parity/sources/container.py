@@ -325,10 +325,16 @@ class ContainerProber:
         return self._engine_arch
 
 
-def display_path(path: str) -> str:
-    """``path`` relative to the working directory when it lies below it, else absolute."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
+def display_path(path: str, start: str | None = None) -> str:
+    """``path`` relative to the working directory when it lies below it, else as given.
+
+    A path on another drive (Windows) has no relative form: it is shown as given.
+    """
+    try:
+        relative = os.path.relpath(path, start)
+    except ValueError:
+        return path
+    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 def _normal_arch(name: str) -> str:

@@ -22,11 +22,15 @@ from parity.probe.parse import MAX_OUTPUT_BYTES, parse_probe_output, probe_comma
 PROBE_TIMEOUT_SECONDS = 60.0
 _STDERR_TAIL_BYTES = 4096
 _CHUNK = 64 * 1024
-_VENV_PYTHONS = (
-    ("bin", "python"),
-    ("bin", "python3"),
-    ("Scripts", "python.exe"),
-)
+# Where a virtualenv keeps its interpreter: bin/ on POSIX, Scripts\ on Windows (bin\ for
+# MSYS2/MinGW Pythons).
+_POSIX_VENV_PYTHONS = (("bin", "python"), ("bin", "python3"), ("Scripts", "python.exe"))
+_WINDOWS_VENV_PYTHONS = (("Scripts", "python.exe"), ("bin", "python.exe"), ("bin", "python"))
+
+
+def venv_python_candidates() -> tuple[tuple[str, ...], ...]:
+    """The interpreter paths inside a virtualenv, in the order this OS makes them."""
+    return _WINDOWS_VENV_PYTHONS if os.name == "nt" else _POSIX_VENV_PYTHONS
 
 
 class VenvError(SourceError):
@@ -37,11 +41,14 @@ def find_venv_python(path: str) -> str:
     """The interpreter of the virtualenv at ``path`` (``bin/python`` or ``Scripts/python.exe``)."""
     if not os.path.isfile(os.path.join(path, "pyvenv.cfg")):
         raise VenvError(f"{path} is not a virtualenv (no pyvenv.cfg)")
-    for parts in _VENV_PYTHONS:
+    candidates = venv_python_candidates()
+    for parts in candidates:
         candidate = os.path.join(os.path.abspath(path), *parts)
+        # Windows has no execute bit: os.access(X_OK) is true for any file there.
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    raise VenvError(f"{path} is a virtualenv without an interpreter (no bin/python)")
+    expected = os.path.join(*candidates[0])
+    raise VenvError(f"{path} is a virtualenv without an interpreter (no {expected})")
 
 
 def is_venv(path: str) -> bool:
