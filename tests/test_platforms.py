@@ -211,7 +211,7 @@ class FakeKernel32:
         self.error = 0
         self.open_handles: set[int] = set()
 
-    def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:  # noqa: N802
+    def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
         assert access == 0x1000  # PROCESS_QUERY_LIMITED_INFORMATION
         if pid in self.denied:
             self.error = self.ACCESS_DENIED
@@ -222,17 +222,17 @@ class FakeKernel32:
         self.open_handles.add(pid)
         return pid
 
-    def GetExitCodeProcess(self, handle: int, code: Any) -> int:  # noqa: N802
+    def GetExitCodeProcess(self, handle: int, code: Any) -> int:
         code._obj.value = self.processes[handle][0]
         return 1
 
-    def GetProcessTimes(self, handle: int, *times: Any) -> int:  # noqa: N802
+    def GetProcessTimes(self, handle: int, *times: Any) -> int:
         created = self.processes[handle][1]
         times[0]._obj.low = created & 0xFFFFFFFF
         times[0]._obj.high = created >> 32
         return 1
 
-    def CloseHandle(self, handle: int) -> int:  # noqa: N802
+    def CloseHandle(self, handle: int) -> int:
         self.open_handles.discard(handle)
         return 1
 

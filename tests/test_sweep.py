@@ -6,6 +6,7 @@ against the real engine with this host's real identity and process table.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -71,10 +72,8 @@ def crafted(docker_client: Any, base_image: Any) -> Iterator[Any]:
 
     yield create
     for container_id in made:
-        try:
+        with contextlib.suppress(Exception):  # already swept
             docker_client.api.remove_container(container_id, force=True)
-        except Exception:  # already swept
-            pass
 
 
 def _exists(client: Any, container_id: str) -> bool:
