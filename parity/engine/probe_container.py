@@ -190,7 +190,7 @@ def read_probe_output(
         try:
             problem = stop()
         except Exception as error:  # a thread must not end in a traceback
-            problem = f"{type(error).__name__}: {error}"
+            problem = _explain(error)
         if isinstance(problem, str):
             stop_failures.append(problem)
 
