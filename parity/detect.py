@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import glob
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,17 +69,12 @@ def _declares_dependencies(path: str) -> bool:
 
     A file that does not parse counts as declaring: reading it then says what is wrong.
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
+    from parity.sources._toml import TomlFileError, read_document
+
     try:
-        with open(path, "rb") as stream:
-            data = tomllib.load(stream)
-    except OSError:
-        return False
-    except tomllib.TOMLDecodeError:
-        return True
+        data = read_document(path)
+    except TomlFileError as error:
+        return not error.unreadable
     project = _table(data, "project")
     poetry = _table(_table(data, "tool"), "poetry")
     return bool(

@@ -253,7 +253,7 @@ def test_malformed_locks_raise_uv_lock_error(
 
 
 def test_missing_file_is_a_uv_lock_error(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(UvLockError, match="cannot read file"):
+    with pytest.raises(UvLockError, match="cannot read the file"):
         load_uv_lock(str(tmp_path / "uv.lock"))
 
 

@@ -1,8 +1,11 @@
-"""Read a TOML file for a source: tomllib on Python 3.11+, tomli below.
+"""The one TOML loader: tomllib on Python 3.11+, tomli below.
 
-Every failure (unreadable file, bad UTF-8, TOML syntax) becomes the caller's own
-:class:`~parity.errors.SourceError` subclass, naming the file and, for syntax errors,
-the line the decoder reports.
+Every TOML file parity reads (Pipfile, pyproject.toml, the lock files, parity.toml, and
+the detection of what a project declares) goes through :func:`read_document`, so all read
+the same bytes the same way: UTF-8, a leading BOM dropped. Every failure (unreadable file,
+bad UTF-8, TOML syntax) is a :class:`TomlFileError` naming the file and, where known, the
+line; :func:`load_toml` and :func:`parse_toml` turn it into the caller's own
+:class:`~parity.errors.SourceError` subclass.
 """
 
 from __future__ import annotations
@@ -24,36 +27,82 @@ _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
-def read_text(path: Path, error_type: type[SourceError]) -> str:
-    """The file's text, decoded as UTF-8 (a leading BOM is dropped)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise error_type(f"cannot read the file: {error.strerror or error}", str(path)) from None
+class TomlFileError(ValueError):
+    """A TOML file that cannot be read: ``reason``, ``path`` and (when known) ``line``."""
+
+    def __init__(
+        self, reason: str, path: str, line: int | None = None, *, unreadable: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+        self.line = line
+        self.unreadable = unreadable  # the file could not be read at all (not its content)
+
+    def as_source_error(self, error_type: type[SourceError]) -> SourceError:
+        where: Location | str = Location(self.path, self.line) if self.line else self.path
+        return error_type(self.reason, where)
+
+
+def decode(data: bytes, path: str) -> str:
+    """``data`` decoded as UTF-8, a leading BOM dropped (as pip, Poetry and uv read it)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise error_type("the file is not UTF-8 text", Location(str(path), line)) from None
+        raise TomlFileError("the file is not UTF-8 text", path, line) from None
+
+
+def read_document_text(path: Path | str) -> str:
+    """The file's text; :class:`TomlFileError` when it cannot be read or decoded."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        reason = f"cannot read the file: {error.strerror or error}"
+        raise TomlFileError(reason, str(path), unreadable=True) from None
+    return decode(data, str(path))
+
+
+def parse_document(text: str, path: Path | str) -> dict[str, Any]:
+    """Parse TOML ``text`` read from ``path``; :class:`TomlFileError` with the line."""
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as error:
+        reason, line = _split_decode_error(str(error), text)
+        raise TomlFileError(f"invalid TOML: {reason}", str(path), line) from None
+    except ValueError as error:  # an integer too long to convert
+        raise TomlFileError(f"invalid TOML: {error}", str(path)) from None
+    except RecursionError:
+        raise TomlFileError("invalid TOML: values are nested too deeply", str(path)) from None
+
+
+def read_document(path: Path | str) -> dict[str, Any]:
+    """Read and parse the TOML file at ``path``; :class:`TomlFileError` on any failure."""
+    return parse_document(read_document_text(path), path)
+
+
+def read_text(path: Path, error_type: type[SourceError]) -> str:
+    """The file's text, decoded as UTF-8 (a leading BOM is dropped)."""
+    try:
+        return read_document_text(path)
+    except TomlFileError as error:
+        raise error.as_source_error(error_type) from None
 
 
 def load_toml(path: Path, error_type: type[SourceError]) -> dict[str, Any]:
     """Parse ``path`` as TOML, raising ``error_type`` with file and line on any failure."""
-    text = read_text(path, error_type)
-    return parse_toml(text, path, error_type)
+    try:
+        return read_document(path)
+    except TomlFileError as error:
+        raise error.as_source_error(error_type) from None
 
 
 def parse_toml(text: str, path: Path, error_type: type[SourceError]) -> dict[str, Any]:
     """Parse TOML ``text`` read from ``path``; errors become ``error_type``."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        reason, line = _split_decode_error(str(error), text)
-        raise error_type(f"invalid TOML: {reason}", Location(str(path), line)) from None
-    except ValueError as error:  # an integer too long to convert
-        raise error_type(f"invalid TOML: {error}", str(path)) from None
-    except RecursionError:
-        raise error_type("invalid TOML: values are nested too deeply", str(path)) from None
+        return parse_document(text, path)
+    except TomlFileError as error:
+        raise error.as_source_error(error_type) from None
 
 
 def _split_decode_error(message: str, text: str) -> tuple[str, int | None]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,11 +33,7 @@ from packaging.markers import (
 )
 
 from parity.model import Location, canonical_name
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+from parity.sources._toml import TomlFileError, read_document
 
 # Marker variables already decided: strings, or sets of names for ``extra``/``extras``/
 # ``dependency_groups``.
@@ -450,31 +445,9 @@ TomlTable = Mapping[str, object]
 def read_toml(path: str) -> TomlTable:
     """Parse a TOML file; :class:`LockDataError` (with the line) when it cannot be read."""
     try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise LockDataError(f"cannot read file: {error.strerror or error}", None, path) from error
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise LockDataError("not UTF-8 text", line, path) from error
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        reason = f"invalid TOML: {_toml_reason(error)}"
-        raise LockDataError(reason, _toml_line(error), path) from error
-
-
-def _toml_line(error: tomllib.TOMLDecodeError) -> int | None:
-    line = getattr(error, "lineno", None)
-    if isinstance(line, int):
-        return line
-    match = re.search(r"at line (\d+)", str(error))
-    return int(match.group(1)) if match else None
-
-
-def _toml_reason(error: tomllib.TOMLDecodeError) -> str:
-    return re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(error))
+        return read_document(path)
+    except TomlFileError as error:
+        raise LockDataError(error.reason, error.line, error.path) from None
 
 
 def get_table(data: TomlTable, key: str, where: str) -> TomlTable:
