@@ -16,12 +16,8 @@ from packaging.requirements import Requirement
 
 from parity.model import Level, Origin
 from parity.sources.lockgraph import read_toml
-from parity.sources.poetry_lock import (
-    PoetryLockError,
-    constraint_allows,
-    load_poetry_lock,
-    poetry_constraint,
-)
+from parity.sources.poetry_constraint import constraint_allows
+from parity.sources.poetry_lock import PoetryLockError, load_poetry_lock
 from tests.conftest import REALWORLD, TEST_DATA
 from tests.helpers import marker_env
 
@@ -142,7 +138,7 @@ def test_matches_poetry_export(project: pathlib.Path, variant: str, tmp_path: pa
     python = project_python(project)
     checked = 0
     for name, environment in ENVIRONMENTS.items():
-        if not constraint_allows(poetry_constraint(python), environment["python_full_version"]):
+        if not constraint_allows(python, environment["python_full_version"]):
             continue
         checked += 1
         want = comparable(exported(text, environment))
@@ -259,8 +255,10 @@ def test_legacy_11_lock_without_pyproject_uses_categories(tmp_path: pathlib.Path
 
 def test_python_outside_the_project_constraint_is_a_warning() -> None:
     locked = load_poetry_lock(str(POETRY_APP / "poetry.lock"), marker_env=marker_env("3.8.10"))
-    assert locked.python_requirement == ">=3.9,<4"
-    assert locked.warnings == ("Python 3.8.10 is outside the project's Python constraint >=3.9,<4",)
+    assert locked.python_requirement == ">=3.9,<4.0"
+    assert locked.warnings == (
+        "Python 3.8.10 is outside the project's Python constraint >=3.9,<4.0",
+    )
 
 
 @pytest.mark.parametrize(
@@ -276,12 +274,29 @@ def test_python_outside_the_project_constraint_is_a_warning() -> None:
         ("1.2.*", ["1.2.7"], ["1.3"]),
         ("*", ["0.1", "99"], []),
         ("==3.12.0", ["3.12.0"], ["3.12.1"]),
+        # As poetry-core reads them (the lock once read these two differently from pyproject):
+        ("<>1.0", ["1.0"], ["1.1", "0.9"]),
+        (">=1 | <0.5", ["0.4", "1.2"], ["0.7"]),
     ],
 )
 def test_poetry_constraints(constraint: str, inside: list[str], outside: list[str]) -> None:
-    parsed = poetry_constraint(constraint)
-    assert all(constraint_allows(parsed, version) for version in inside)
-    assert not any(constraint_allows(parsed, version) for version in outside)
+    assert all(constraint_allows(constraint, version) for version in inside)
+    assert not any(constraint_allows(constraint, version) for version in outside)
+
+
+def test_lock_python_constraints_use_the_one_reader() -> None:
+    """poetry.lock's python-versions and pyproject's Poetry tables read one language."""
+    from parity.sources.poetry_lock import python_condition
+    from parity.sources.pyproject import python_constraint_to_marker
+
+    for constraint in ("~2.7 || ^3.6", ">=3.8.1,<4", "~=3.9", "<>3.11", "3.10.*", "*"):
+        marker = python_constraint_to_marker(constraint)
+        for version in ("2.7.18", "3.6.0", "3.8.0", "3.8.2", "3.9.5", "3.10.1", "3.11.0", "4.0"):
+            environment = marker_env(version)
+            expected = marker is None or Requirement(f"x; {marker}").marker.evaluate(environment)
+            rendered = python_condition(constraint).render()
+            held = rendered is None or Requirement(f"x; {rendered}").marker.evaluate(environment)
+            assert held == expected, (constraint, version)
 
 
 def test_unknown_extra_or_group_is_refused() -> None:

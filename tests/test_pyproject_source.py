@@ -384,7 +384,7 @@ SHORT_RELEASES = st.lists(st.integers(0, 3), min_size=1, max_size=3).map(
 SINGLE_CONSTRAINTS = st.one_of(
     st.builds(
         lambda op, version: op + version,
-        st.sampled_from(["^", "~", "~=", ">=", ">", "<=", "<", "==", "!=", "", "="]),
+        st.sampled_from(["^", "~", "~=", ">=", ">", "<=", "<", "==", "!=", "<>", "", "="]),
         VERSIONS,
     ),
     st.builds(
@@ -394,7 +394,7 @@ SINGLE_CONSTRAINTS = st.one_of(
 )
 CONSTRAINTS = st.lists(
     st.lists(SINGLE_CONSTRAINTS, min_size=1, max_size=2).map(", ".join), min_size=1, max_size=2
-).map(" || ".join)
+).flatmap(lambda branches: st.sampled_from([" || ", " | ", "||"]).map(lambda s: s.join(branches)))
 
 
 def _trimmed(release: tuple[int, ...]) -> tuple[int, ...]:

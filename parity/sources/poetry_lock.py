@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.version import InvalidVersion, Version
 
 from parity.errors import SourceError
@@ -60,6 +59,11 @@ from parity.sources.lockgraph import (
     require_str,
     specifier_condition,
 )
+from parity.sources.poetry_constraint import (
+    constraint_allows,
+    poetry_constraint_to_specifiers,
+    specifier_pairs,
+)
 
 MAIN_GROUP = "main"
 
@@ -70,84 +74,25 @@ class PoetryLockError(SourceError):
 
 # ------------------------------------------------------------------- Poetry constraints
 
-Alternative = list[tuple[str, str]]  # (operator, version) pairs joined with "and"
-
-_CONSTRAINT_ITEM = re.compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([A-Za-z0-9*][^\s,]*)")
-
-
-def poetry_constraint(text: str) -> list[Alternative] | None:
-    """A Poetry version constraint (``^1.2``, ``>=2.6,<35 || >35``) as alternatives.
-
-    ``[[]]`` means any version; None when the text cannot be read.
-    """
-    alternatives: list[Alternative] = []
-    for part in re.split(r"\|\|?", text):
-        items: Alternative = []
-        for op, version in _CONSTRAINT_ITEM.findall(part.strip().strip("()")):
-            expanded = _expand(op, version)
-            if expanded is None:
-                return None
-            items.extend(expanded)
-        alternatives.append(items)
-    return alternatives
-
-
-def _expand(op: str, version: str) -> Alternative | None:
-    if version == "*":
-        return []
-    if op in ("^", "~", "~="):
-        try:
-            release = list(Version(version).release)
-        except InvalidVersion:
-            return None
-        written = len(version.split("."))
-        return [(">=", version), ("<", _upper_bound(op, release[:written] or release))]
-    if version.endswith(".*") and op in ("", "="):
-        return [("==", version)]
-    return [("==" if op in ("", "=") else op, version)]
-
-
-def _upper_bound(op: str, release: list[int]) -> str:
-    if op == "^":
-        index = next((i for i, part in enumerate(release) if part), len(release) - 1)
-    elif op == "~":
-        index = 0 if len(release) == 1 else 1
-    else:  # ~=
-        index = max(len(release) - 2, 0)
-    bumped = [*release[:index], release[index] + 1]
-    return ".".join(str(part) for part in bumped)
-
-
-def constraint_allows(alternatives: list[Alternative] | None, version: str) -> bool:
-    """Whether ``version`` satisfies the constraint; unreadable constraints allow all."""
-    if alternatives is None:
-        return True
-    try:
-        return any(
-            all(Specifier(f"{op}{bound}").contains(version, prereleases=True) for op, bound in alt)
-            for alt in alternatives
-        )
-    except InvalidSpecifier:
-        return True
-
 
 def python_condition(text: str | None) -> Condition:
     """A Poetry Python constraint as a marker condition on the Python version."""
     if not text:
         return ALWAYS
-    alternatives = poetry_constraint(text)
-    if alternatives is None:
-        raise LockDataError(f"cannot read Python constraint {text!r}")
+    try:
+        branches = poetry_constraint_to_specifiers(text)
+    except ValueError:
+        raise LockDataError(f"cannot read Python constraint {text!r}") from None
     condition = NEVER
-    for alternative in alternatives:
-        condition = condition.or_(_python_alternative(alternative))
+    for branch in branches:
+        condition = condition.or_(_python_branch(specifier_pairs(branch)))
     return condition
 
 
-def _python_alternative(alternative: Alternative) -> Condition:
+def _python_branch(pairs: list[tuple[str, str]]) -> Condition:
     condition = ALWAYS
-    for op, version in alternative:
-        precise = len(version.rstrip(".*").split(".")) > 2
+    for op, version in pairs:
+        precise = len(version.removesuffix(".*").split(".")) > 2
         variable = "python_full_version" if precise else "python_version"
         condition = condition.and_(specifier_condition(variable, [(op, version)]))
     return condition
@@ -341,10 +286,11 @@ def _project_from(data: TomlTable) -> _Project:
 
 def _pep440(constraint: str) -> str:
     """A Poetry Python constraint (``^3.9``) as a PEP 440 specifier when it has one form."""
-    alternatives = poetry_constraint(constraint)
-    if alternatives is None or len(alternatives) != 1:
+    try:
+        branches = poetry_constraint_to_specifiers(constraint)
+    except ValueError:
         return constraint
-    return ",".join(f"{op}{version}" for op, version in alternatives[0])
+    return branches[0] if len(branches) == 1 else constraint
 
 
 def _pep621_specs(lines: Sequence[str], enrich: Mapping[str, list[_Spec]]) -> list[_Spec]:
@@ -657,8 +603,9 @@ class _Graph:
         indexes = self.by_key.get(spec.key, [])
         if len(indexes) <= 1:
             return [(index, ALWAYS) for index in indexes]
-        allowed = poetry_constraint(spec.constraint)
-        fitting = [i for i in indexes if constraint_allows(allowed, self.packages[i].version)]
+        fitting = [
+            i for i in indexes if constraint_allows(spec.constraint, self.packages[i].version)
+        ]
         fitting = fitting or indexes
         fitting.sort(key=lambda i: _sort_version(self.packages[i].version), reverse=True)
         if len(fitting) == 1:
@@ -752,9 +699,9 @@ def _python_warnings(python: str | None, marker_env: Mapping[str, str] | None) -
     version = (marker_env or {}).get("python_full_version")
     if not python or not version:
         return []
-    if constraint_allows(poetry_constraint(python), version):
+    if constraint_allows(python, version):
         return []
     return [f"Python {version} is outside the project's Python constraint {python}"]
 
 
-__all__ = ["PoetryLockError", "load_poetry_lock", "poetry_constraint"]
+__all__ = ["PoetryLockError", "load_poetry_lock"]
