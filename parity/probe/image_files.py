@@ -449,103 +449,88 @@ def _first_line(data: bytes) -> str:
     return next((line.strip() for line in _probe.NEWLINE.split(text) if line.strip()), "")
 
 
+class TreeFiles:
+    """The probe's file-system interface (``OsFiles``) over the trees read from an image.
+
+    A path is a tree's own path, or a name one or two levels inside it (what
+    :func:`read_tree` records). Symbolic links are not followed: their kind is "symlink".
+    """
+
+    path = posixpath
+
+    def __init__(self, trees: Mapping[str, Tree]) -> None:
+        self.trees = {posixpath.normpath(path): tree for path, tree in trees.items()}
+
+    def _find(self, path: str) -> tuple[Tree, str] | None:
+        path = posixpath.normpath(path)
+        inner: list[str] = []
+        for _ in range(3):
+            tree = self.trees.get(path)
+            if tree is not None:
+                return tree, "/".join(reversed(inner))
+            path, name = posixpath.split(path)
+            if not name:
+                return None
+            inner.append(name)
+        return None
+
+    def kind(self, path: str) -> str | None:
+        found = self._find(path)
+        if found is None:
+            return None
+        tree, relative = found
+        member = tree.root if not relative else tree.members.get(relative)
+        if member is None:
+            return None
+        return member.kind if member.kind in ("dir", "file", "symlink") else "other"
+
+    def listdir(self, directory: str) -> list[str]:
+        found = self._find(directory)
+        if found is None or found[1] or not found[0].is_dir:
+            raise FileNotFoundError(directory)
+        return found[0].listing()
+
+    def _captured(self, path: str) -> Captured:
+        found = self._find(path)
+        captured = found[0].captured.get(found[1]) if found is not None else None
+        if captured is None:
+            raise _probe.Unreadable("was not read")
+        if captured.problem is not None:
+            raise _probe.Unreadable(captured.problem)
+        return captured
+
+    def read_small(self, path: str, cap: int) -> bytes:
+        captured = self._captured(path)
+        if captured.hit_cap or len(captured.data) > cap:
+            raise _probe.Unreadable(f"is larger than {cap} bytes")
+        return captured.data
+
+    def source(self, path: str, kind: str | None) -> MemorySource:
+        found = self._find(path)
+        if found is None:
+            raise _probe.Unreadable("was not read")
+        tree, relative = found
+        return MemorySource(tree, relative, file_form=kind != "dir")
+
+    def open_zip(self, path: str) -> zipfile.ZipFile | None:
+        found = self._find(path)
+        if found is None or found[1]:
+            return None
+        body = found[0].body
+        if body is None:
+            raise _probe.Unreadable(f"larger than {ZIP_CAP} bytes")
+        if not zipfile.is_zipfile(io.BytesIO(body)):
+            return None
+        return zipfile.ZipFile(io.BytesIO(body))
+
+    def zip_source(self, archive: str, zip_file: zipfile.ZipFile, prefix: str) -> Any:
+        return _probe.ZipSource(archive, zip_file, prefix, posixpath.join)
+
+
 def walk(paths: Sequence[str], trees: Mapping[str, Tree]) -> WalkResult:
-    """What the probe's ``Walk`` finds on ``paths``, with ``trees`` standing for the disk."""
-    result = WalkResult()
-    for entry in paths:
-        tree = trees.get(entry)
-        if tree is not None and tree.is_dir:
-            result.egg_link_names.update(
-                name for name in tree.listing() if name.lower().endswith(".egg-link")
-            )
-    for entry in paths:
-        tree = trees.get(entry)
-        if tree is None or tree.root is None:
-            continue
-        if tree.is_dir:
-            _scan_entry_directory(tree, trees, result)
-        elif tree.is_file and not entry.lower().endswith(".whl"):
-            _scan_zip(tree, result)
-    return result
-
-
-def _scan_entry_directory(tree: Tree, trees: Mapping[str, Tree], result: WalkResult) -> None:
-    egg_info = tree.members.get("EGG-INFO/PKG-INFO")
-    if tree.path.lower().endswith(".egg") and egg_info is not None and egg_info.kind == "file":
-        name = posixpath.basename(tree.path)
-        result.candidates.append(
-            _probe.Candidate(MemorySource(tree, "EGG-INFO"), "egg-info", tree.path, name)
-        )
-        return
-    _scan_directory(tree, result, via_egg_link=False)
-    for name in tree.listing():
-        if not name.lower().endswith(".egg-link"):
-            continue
-        found = tree.captured.get(name)
-        label = posixpath.join(tree.path, name)
-        if found is None or found.problem is not None:
-            reason = found.problem if found and found.problem else "was not read"
-            result.warnings.append(f"{label} {reason}; skipped it")
-            continue
-        if found.hit_cap:
-            result.warnings.append(f"{label} is larger than {SMALL_CAP} bytes; skipped it")
-            continue
-        target = _first_line(found.data)
-        target_tree = trees.get(posixpath.normpath(posixpath.join(tree.path, target)))
-        if target and target_tree is not None and target_tree.is_dir:
-            _scan_directory(target_tree, result, via_egg_link=True)
-
-
-def _scan_directory(tree: Tree, result: WalkResult, via_egg_link: bool) -> None:
-    for child in tree.listing():
-        lower = child.lower()
-        member = tree.members[child]
-        path = posixpath.join(tree.path, child)
-        if lower.endswith(".dist-info"):
-            if member.kind == "dir":
-                source = MemorySource(tree, child)
-                result.candidates.append(
-                    _probe.Candidate(source, "dist-info", tree.path, child, via_egg_link)
-                )
-            elif member.kind == "symlink":
-                result.warnings.append(f"{path} is a symbolic link; --static skipped it")
-            else:
-                result.warnings.append(f"{path} is not a directory; skipped it")
-        elif lower.endswith(".egg-info"):
-            if member.kind == "symlink":
-                result.warnings.append(f"{path} is a symbolic link; --static skipped it")
-                continue
-            source = MemorySource(tree, child, file_form=member.kind != "dir")
-            result.candidates.append(
-                _probe.Candidate(source, "egg-info", tree.path, child, via_egg_link)
-            )
-
-
-def _scan_zip(tree: Tree, result: WalkResult) -> None:
-    if tree.body is None:
-        result.warnings.append(
-            f"cannot read zip archive {tree.path} on sys.path: larger than {ZIP_CAP} bytes"
-        )
-        return
-    if not zipfile.is_zipfile(io.BytesIO(tree.body)):
-        return
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(tree.body))
-    except (zipfile.BadZipfile, OSError, RuntimeError) as error:
-        result.warnings.append(f"cannot read zip archive {tree.path} on sys.path: {error}")
-        return
-    tops = sorted({member.split("/", 1)[0] for member in archive.namelist() if "/" in member})
-    base_is_egg = tree.path.lower().endswith(".egg")
-    for top in tops:
-        lower = top.lower()
-        if lower.endswith(_METADATA_DIRS):
-            kind = "dist-info" if lower.endswith(".dist-info") else "egg-info"
-            source = _probe.ZipSource(tree.path, archive, top)
-            result.candidates.append(_probe.Candidate(source, kind, tree.path, top))
-        elif base_is_egg and lower == "egg-info":
-            source = _probe.ZipSource(tree.path, archive, top)
-            name = posixpath.basename(tree.path)
-            result.candidates.append(_probe.Candidate(source, "egg-info", tree.path, name))
+    """What the probe's ``Walk`` finds on ``paths``: the same walk, with ``trees`` for a disk."""
+    found = _probe.Walk(list(paths), TreeFiles(trees)).run()
+    return WalkResult(list(found.candidates), set(found.egg_link_names), list(found.warnings))
 
 
 # --- interpreter facts from files -------------------------------------------------------

@@ -211,14 +211,15 @@ class FileSource(DirSource):
 class ZipSource(object):
     """Metadata files inside a zip archive on sys.path (a zipped egg, or a zip of packages)."""
 
-    def __init__(self, archive, zip_file, prefix):
+    def __init__(self, archive, zip_file, prefix, join=os.path.join):
         self.archive = archive
         self.zip_file = zip_file
         self.prefix = prefix
+        self.join = join
 
     def display(self, member=None):
         inner = self.prefix + "/" + member if member else self.prefix
-        return os.path.join(self.archive, inner)
+        return self.join(self.archive, inner)
 
     def exists(self, member):
         try:
@@ -285,11 +286,51 @@ class Candidate(object):
         return name, version
 
 
+class OsFiles(object):
+    """The walk's only access to files: this machine's file system, symlinks followed.
+
+    parity's static read (--static) gives the same walk another implementation over an
+    image's files, so the two cannot drift apart. ``kind`` is "dir", "file", "symlink"
+    (only where a link cannot be followed), "other", or None when nothing is there.
+    """
+
+    path = os.path
+
+    def listdir(self, directory):
+        return sorted(os.listdir(directory))
+
+    def kind(self, path):
+        if os.path.isdir(path):
+            return "dir"
+        if os.path.isfile(path):
+            return "file"
+        return "other" if os.path.lexists(path) else None
+
+    def read_small(self, path, cap):
+        stream = open_regular(path)
+        try:
+            return read_capped(stream, cap)
+        finally:
+            stream.close()
+
+    def source(self, path, kind):
+        return DirSource(path) if kind == "dir" else FileSource(path)
+
+    def open_zip(self, path):
+        if not zipfile.is_zipfile(path):
+            return None
+        return zipfile.ZipFile(path)
+
+    def zip_source(self, archive, zip_file, prefix):
+        return ZipSource(archive, zip_file, prefix)
+
+
 class Walk(object):
     """Everything found on sys.path: candidates in pip's order, egg-link names, warnings."""
 
-    def __init__(self, paths):
+    def __init__(self, paths, files=None):
         self.paths = paths
+        self.files = files or OsFiles()
         self.candidates = []
         self.egg_link_names = set()
         self.warnings = []
@@ -298,15 +339,18 @@ class Walk(object):
     def listing(self, directory):
         if directory not in self.listings:
             try:
-                self.listings[directory] = sorted(os.listdir(directory))
+                self.listings[directory] = self.files.listdir(directory)
             except OSError:
                 self.listings[directory] = []
         return self.listings[directory]
 
+    def is_dir(self, path):
+        return self.files.kind(path) == "dir"
+
     def run(self):
         for entry in self.paths:
             directory = entry or "."
-            for child in self.listing(directory) if os.path.isdir(directory) else ():
+            for child in self.listing(directory) if self.is_dir(directory) else ():
                 if child.lower().endswith(".egg-link"):
                     self.egg_link_names.add(child)
         for entry in self.paths:
@@ -321,35 +365,48 @@ class Walk(object):
 
     def scan_entry(self, entry):
         directory = entry or "."
-        if os.path.isdir(directory):
-            if is_unpacked_egg(directory):
+        kind = self.files.kind(directory)
+        if kind == "dir":
+            if self.is_unpacked_egg(directory):
                 self.add_egg_dir(directory)
                 return
             self.scan_directory(directory, via_egg_link=False)
             self.follow_egg_links(directory)
-        elif os.path.isfile(directory) and not directory.lower().endswith(".whl"):
-            if zipfile.is_zipfile(directory):
-                self.scan_zip(directory)
+        elif kind == "file" and not directory.lower().endswith(".whl"):
+            self.scan_zip(directory)
+
+    def is_unpacked_egg(self, directory):
+        if not directory.lower().rstrip("/\\").endswith(".egg"):
+            return False
+        return self.files.kind(self.files.path.join(directory, "EGG-INFO", "PKG-INFO")) == "file"
 
     def add_egg_dir(self, directory):
-        source = DirSource(os.path.join(directory, "EGG-INFO"))
-        name = os.path.basename(directory.rstrip(os.sep))
+        join = self.files.path.join
+        source = self.files.source(join(directory, "EGG-INFO"), "dir")
+        name = self.files.path.basename(directory.rstrip(self.files.path.sep))
         self.candidates.append(Candidate(source, "egg-info", directory, name))
 
     def scan_directory(self, directory, via_egg_link):
         for child in self.listing(directory):
             lower = child.lower()
-            path = os.path.join(directory, child)
-            if lower.endswith(".dist-info"):
-                if os.path.isdir(path):
-                    source = DirSource(path)
+            if not (lower.endswith(".dist-info") or lower.endswith(".egg-info")):
+                continue
+            path = self.files.path.join(directory, child)
+            kind = self.files.kind(path)
+            if kind == "symlink":
+                self.warn(
+                    "%s is a symbolic link that cannot be followed here; skipped it" % to_text(path)
+                )
+            elif lower.endswith(".dist-info"):
+                if kind == "dir":
+                    source = self.files.source(path, kind)
                     self.candidates.append(
                         Candidate(source, "dist-info", directory, child, via_egg_link)
                     )
                 else:
                     self.warn("%s is not a directory; skipped it" % to_text(path))
-            elif lower.endswith(".egg-info"):
-                source = DirSource(path) if os.path.isdir(path) else FileSource(path)
+            else:
+                source = self.files.source(path, kind)
                 self.candidates.append(
                     Candidate(source, "egg-info", directory, child, via_egg_link)
                 )
@@ -358,13 +415,9 @@ class Walk(object):
         for child in self.listing(directory):
             if not child.lower().endswith(".egg-link"):
                 continue
-            path = os.path.join(directory, child)
+            path = self.files.path.join(directory, child)
             try:
-                stream = open_regular(path)
-                try:
-                    text = to_text(read_capped(stream, SMALL_CAP))
-                finally:
-                    stream.close()
+                text = to_text(self.files.read_small(path, SMALL_CAP))
             except Unreadable as error:
                 self.warn("%s %s; skipped it" % (to_text(path), error))
                 continue
@@ -373,17 +426,22 @@ class Walk(object):
                 continue
             if isinstance(directory, bytes) and not isinstance(target, bytes):
                 target = target.encode(sys.getfilesystemencoding() or "utf-8", "replace")
-            target = os.path.join(directory, target)
-            if os.path.isdir(target):
+            target = self.files.path.join(directory, target)
+            if self.is_dir(target):
                 self.scan_directory(target, via_egg_link=True)
 
     def scan_zip(self, archive):
         try:
-            zip_file = zipfile.ZipFile(archive)
+            zip_file = self.files.open_zip(archive)
+        except Unreadable as error:
+            self.warn("cannot read zip archive %s on sys.path: %s" % (to_text(archive), error))
+            return
         except (zipfile.BadZipfile, OSError, IOError, RuntimeError) as error:
             self.warn(
                 "cannot read zip archive %s on sys.path: %s" % (to_text(archive), explain(error))
             )
+            return
+        if zip_file is None:
             return
         tops = set()
         for member in zip_file.namelist():
@@ -394,18 +452,12 @@ class Walk(object):
             lower = top.lower()
             if lower.endswith(".dist-info") or lower.endswith(".egg-info"):
                 kind = "dist-info" if lower.endswith(".dist-info") else "egg-info"
-                source = ZipSource(archive, zip_file, top)
+                source = self.files.zip_source(archive, zip_file, top)
                 self.candidates.append(Candidate(source, kind, archive, top))
             elif base_is_egg and lower == "egg-info":
-                source = ZipSource(archive, zip_file, top)
-                name = os.path.basename(archive)
+                source = self.files.zip_source(archive, zip_file, top)
+                name = self.files.path.basename(archive)
                 self.candidates.append(Candidate(source, "egg-info", archive, name))
-
-
-def is_unpacked_egg(directory):
-    return directory.lower().rstrip("/\\").endswith(".egg") and os.path.isfile(
-        os.path.join(directory, "EGG-INFO", "PKG-INFO")
-    )
 
 
 def explain(error):
