@@ -231,6 +231,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ParityError as error:
                 _print_error(error)
                 code = EXIT_ERROR
+            except BrokenPipeError:
+                # The reader of stdout went away (`parity check | head`): not a bug.
+                _silence_stdout()
+                print(
+                    "parity: standard output was closed before the report was written",
+                    file=sys.stderr,
+                )
+                code = EXIT_ERROR
             except Exception as error:  # not parity's own: a bug, said once, logged
                 crashes.handle(error)
                 code = EXIT_ERROR
@@ -264,6 +272,16 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so flushing it at exit cannot fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def _print_error(error: ParityError) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -247,3 +249,30 @@ def test_the_timeout_thread_never_ends_in_a_traceback(monkeypatch: pytest.Monkey
         read_probe_output(stream(), ProbeLimits(timeout_seconds=0.01), "image img", stop)
     assert seen == []
     assert "stopping it failed: engine went away" in str(raised.value)
+
+
+def test_a_closed_stdout_is_not_a_crash(project: Path) -> None:
+    """`parity diff ... | head`: the reader going away is one plain message, not a bug."""
+    lines = "".join(f"pkg{i}==1.0\n" for i in range(3000))
+    (project / "a.txt").write_text(lines, encoding="utf-8")
+    (project / "b.txt").write_text(lines.replace("==1.0", "==2.0"), encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "parity",
+            "diff",
+            "requirements:a.txt",
+            "requirements:b.txt",
+            "--format",
+            "json",
+        ],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the report is written
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 2
+    assert stderr == "parity: standard output was closed before the report was written\n"
