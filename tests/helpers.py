@@ -15,10 +15,15 @@ from parity.model import canonical_name
 TOOLING = {"pip", "setuptools", "wheel", "pkg-resources", "distribute"}
 
 
+def venv_python(path: Path) -> Path:
+    """The interpreter of the venv at ``path``: ``Scripts\\python.exe`` on Windows."""
+    return path / "Scripts" / "python.exe" if os.name == "nt" else path / "bin" / "python"
+
+
 def make_venv(path: Path, requirements: Path | None = None, *packages: str) -> Path:
     """A real virtualenv (``venv`` module, with pip), with ``requirements`` installed."""
     venv.EnvBuilder(with_pip=True, clear=True).create(path)
-    python = path / "bin" / "python"
+    python = venv_python(path)
     args = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if requirements is not None:
         subprocess.run([*args, "-r", str(requirements)], check=True)

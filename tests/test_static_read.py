@@ -132,7 +132,10 @@ def rich_venv(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     (extra / "beta-1.0.dist-info" / "METADATA").write_text("Name: beta\nVersion: 1.0\n")
     broken = extra / "broken-1.0.dist-info"
     broken.mkdir()
-    os.mkfifo(broken / "METADATA")  # the probe must never block on it; nor does --static
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(broken / "METADATA")  # the probe must never block on it; nor does --static
+    else:  # Windows: a directory where a file should be is unreadable too
+        (broken / "METADATA").mkdir()
     (site / "zz-extra.pth").write_text(f"# a comment\n\n{extra}\nimport os\n{root}/missing\n")
     return python
 

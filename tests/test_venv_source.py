@@ -38,6 +38,7 @@ from tests.data.probe.probe_testing import (
     write_backend_project,
     write_setuptools_project,
 )
+from tests.helpers import venv_python
 
 # One interpreter per pip metadata backend and venv flavour: 3.9 (pkg_resources),
 # 3.11 (importlib, setuptools in the venv), 3.13 (importlib, no setuptools).
@@ -124,7 +125,7 @@ def test_a_venv_is_exactly_what_its_pip_freeze_lists(
 ) -> None:
     path, _ = populated_venv
     environment = load_venv(str(path))
-    assert_same_as_freeze(environment, pip_freeze(path / "bin" / "python"))
+    assert_same_as_freeze(environment, pip_freeze(venv_python(path)))
     assert environment.kind == "venv"
     assert environment.ref == str(path)
     assert environment.level is Level.INSTALLED
