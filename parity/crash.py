@@ -9,12 +9,8 @@ threads and for errors Python cannot raise anywhere (finalizers) lead here too.
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import tempfile
 import threading
-import time
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -22,6 +18,9 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from parity import __version__
+
+# Imported when a crash happens, not at start-up (a pre-commit hook starts parity often):
+# platform, tempfile, time, traceback, parity.redact.
 
 # The innermost parity module on the traceback says what parity was doing.
 _ACTIVITIES = (
@@ -47,6 +46,8 @@ _ACTIVITIES = (
 
 def activity(tb: TracebackType | None) -> str:
     """What the innermost parity frame of ``tb`` was doing ("" when none is parity's)."""
+    import traceback
+
     found = ""
     for frame, _line in traceback.walk_tb(tb):
         module = str(frame.f_globals.get("__name__", ""))
@@ -61,17 +62,25 @@ def write_log(
     error: BaseException, command: Sequence[str], where: str, directory: Path | None = None
 ) -> tuple[Path | None, str]:
     """Write the crash log; (its path, "") or (None, why it could not be written)."""
-    from parity.cache import cache_dir
+    import platform
+    import tempfile
+    import time
+    import traceback
 
-    text = "".join(
-        [
-            f"parity {__version__} crashed while {where}\n",
-            f"command: parity {' '.join(command)}\n",
-            f"python: {sys.version.split()[0]} ({sys.executable})\n",
-            f"platform: {platform.platform()} ({sys.platform})\n",
-            f"time: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n\n",
-            *traceback.format_exception(type(error), error, error.__traceback__),
-        ]
+    from parity.cache import cache_dir
+    from parity.redact import redact_url
+
+    text = redact_url(
+        "".join(
+            [
+                f"parity {__version__} crashed while {where}\n",
+                f"command: parity {' '.join(command)}\n",
+                f"python: {sys.version.split()[0]} ({sys.executable})\n",
+                f"platform: {platform.platform()} ({sys.platform})\n",
+                f"time: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n\n",
+                *traceback.format_exception(type(error), error, error.__traceback__),
+            ]
+        )
     )
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{threading.get_ident()}.log"
     reasons = []
@@ -94,11 +103,13 @@ def report(
     thread: str | None = None,
 ) -> None:
     """Log ``error`` and print the one message saying so (never a traceback)."""
+    from parity.redact import redact_url
+
     stream = stream or sys.stderr
     where = activity(error.__traceback__) or "running"
     if thread:
         where += f" (in thread {thread})"
-    summary = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    summary = redact_url(f"{type(error).__name__}: {error}".splitlines()[0][:300])
     try:
         path, why = write_log(error, command, where)
     except Exception as problem:  # never a second crash from the crash handler
