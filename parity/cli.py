@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 from parity import __version__
-from parity.crash import CrashHandler
+from parity.crash import CrashHandler, engine_failure_message, is_engine_failure
 from parity.errors import BuildError, ParityError
 
 EXIT_PARITY = 0
@@ -239,8 +239,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 code = EXIT_ERROR
-            except Exception as error:  # not parity's own: a bug, said once, logged
-                crashes.handle(error)
+            except Exception as error:
+                if is_engine_failure(error):  # the engine failed where parity did not expect
+                    print(engine_failure_message(error, command), file=sys.stderr)
+                else:  # not parity's own: a bug, said once, logged
+                    crashes.handle(error)
                 code = EXIT_ERROR
     except (KeyboardInterrupt, Terminated):
         # Further signals stay ignored until exit: the clean-up has run, nothing may cut

@@ -123,6 +123,35 @@ def report(
         print(message, file=stream, flush=True)
 
 
+_ENGINE_LIBRARIES = ("docker.", "requests.", "urllib3.")
+
+
+def is_engine_failure(error: BaseException) -> bool:
+    """An error of the engine's client libraries (docker-py, requests, urllib3).
+
+    parity turns these into its own errors where it talks to the engine; one that still
+    escapes means the engine failed where parity did not expect it, not a bug in the check.
+    """
+    return any(
+        f"{klass.__module__}.".startswith(_ENGINE_LIBRARIES) for klass in type(error).__mro__
+    )
+
+
+def engine_failure_message(error: BaseException, command: Sequence[str]) -> str:
+    """One line for an engine failure that escaped: what parity was doing, why, and the log."""
+    from parity.redact import redact_url
+
+    where = activity(error.__traceback__) or "talking to the container engine"
+    explanation = getattr(error, "explanation", None) or str(error) or type(error).__name__
+    reason = redact_url(str(explanation).splitlines()[0][:300])
+    try:
+        path, _why = write_log(error, command, where)
+    except Exception:  # never a second failure from here
+        path = None
+    details = f" (details in {path})" if path else ""
+    return f"parity: the container engine failed while {where}: {reason}{details}"
+
+
 class CrashHandler:
     """Routes uncaught exceptions of threads and finalizers to :func:`report` while active."""
 

@@ -276,3 +276,45 @@ def test_a_closed_stdout_is_not_a_crash(project: Path) -> None:
     stderr = process.stderr.read().decode()
     assert process.wait() == 2
     assert stderr == "parity: standard output was closed before the report was written\n"
+
+
+def test_engine_errors_name_the_image(
+    project: Path,
+    docker_client: Any,
+    base_image: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The engine failing during the probe is parity's own error, naming the image."""
+    from docker.errors import DockerException
+
+    image = base_image("3.11")
+
+    def dropped(*args: Any, **kwargs: Any) -> Any:
+        raise DockerException("connection reset")
+
+    monkeypatch.setattr("parity.engine.probe_container.read_probe_output", dropped)
+    code = main(["diff", "-q", "requirements:a.txt", f"image:{image}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(f"parity: image {image} (")
+    assert "lost the connection to the engine during the probe" in err
+
+
+def test_an_engine_failure_that_escapes_is_not_called_a_bug(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client-library error where parity wraps none: the engine's failure, and a log."""
+    import requests
+
+    def dropped(*args: Any, **kwargs: Any) -> Any:
+        raise requests.exceptions.ConnectionError("Connection aborted: reset by peer")
+
+    monkeypatch.setattr("parity.compare._compare_packages", dropped)
+    code = main(["diff", "-q", "requirements:a.txt", "requirements:b.txt"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("parity: the container engine failed while comparing the two sides: ")
+    assert "reset by peer" in err and "bug" not in err
+    found = re.search(r"details in (\S+\.log)\)", err)
+    assert found and Path(found.group(1)).is_file()

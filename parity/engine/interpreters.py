@@ -248,7 +248,7 @@ class ContainerFiles:
     @contextmanager
     def archive(self, path: str) -> Iterator[tuple[BinaryIO, PathStat] | None]:
         """The tar stream of ``path`` (a symlink followed first); None when it does not exist."""
-        from docker.errors import APIError, NotFound
+        from docker.errors import APIError, DockerException, NotFound
 
         followed = self.follow(path)
         if followed is None:
@@ -263,6 +263,11 @@ class ContainerFiles:
             return
         except APIError as error:
             raise EngineError(f"{self.subject}: cannot read {real}: {_explain(error)}") from error
+        except (DockerException, OSError) as error:  # the connection itself
+            raise EngineError(
+                f"{self.subject}: lost the connection to the engine while reading {real} "
+                f"({type(error).__name__})"
+            ) from error
         reader = ChunkReader(chunks, self._check_deadline)
         try:
             yield io.BufferedReader(reader, _CHUNK), stat
@@ -374,7 +379,7 @@ def _short(image: str) -> str:
 
 def image_facts(client: Any, image: str, overrides: Mapping[str, str] | None = None) -> ImageFacts:
     """The image's config (``docker image inspect``) as ImageFacts."""
-    from docker.errors import APIError, ImageNotFound
+    from docker.errors import APIError, DockerException, ImageNotFound
 
     try:
         attrs = client.api.inspect_image(image)
@@ -382,6 +387,10 @@ def image_facts(client: Any, image: str, overrides: Mapping[str, str] | None = N
         raise ProbeError(f"image {image} not found: {_explain(error)}") from error
     except APIError as error:
         raise EngineError(f"image {image}: cannot inspect it: {_explain(error)}") from error
+    except (DockerException, OSError) as error:  # the connection itself
+        raise EngineError(
+            f"image {image}: lost the connection to the engine ({type(error).__name__})"
+        ) from error
     return ImageFacts.from_config(
         attrs.get("Config") or {}, str(attrs.get("Architecture") or ""), overrides
     )

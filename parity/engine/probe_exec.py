@@ -59,7 +59,7 @@ def exec_probe(
 
 def inspect_running(client: Any, container: str) -> dict[str, Any]:
     """``docker inspect`` of a running container, or ContainerStateError saying why not."""
-    from docker.errors import APIError, NotFound
+    from docker.errors import APIError, DockerException, NotFound
 
     try:
         info: dict[str, Any] = client.api.inspect_container(container)
@@ -69,6 +69,10 @@ def inspect_running(client: Any, container: str) -> dict[str, Any]:
         ) from None
     except APIError as error:
         raise EngineError(f"container {container}: cannot inspect it: {_explain(error)}") from error
+    except (DockerException, OSError) as error:  # the connection itself
+        raise EngineError(
+            f"container {container}: lost the connection to the engine ({type(error).__name__})"
+        ) from error
     state = info.get("State") or {}
     if state.get("Paused"):
         raise ContainerStateError("is paused (unpause it to probe it)", f"container {container}")
@@ -90,7 +94,7 @@ def _run_exec(
     timeout: float,
     environment: Mapping[str, str] | None,
 ) -> tuple[bytes, bytes, int | None]:
-    from docker.errors import APIError
+    from docker.errors import APIError, DockerException
 
     container_id = str(info["Id"])
     try:
@@ -106,6 +110,10 @@ def _run_exec(
         output = ExecOutput(api.exec_start(exec_id, stream=True, demux=True))
     except APIError as error:
         raise _exec_refused(subject, error) from error
+    except (DockerException, OSError) as error:  # the connection itself
+        raise EngineError(
+            f"{subject}: lost the connection to the engine ({type(error).__name__})"
+        ) from error
     # The container is the user's and must survive: stopping a runaway probe means
     # cutting our connection; the launcher's alarm then ends the process.
     stdout, stderr = read_probe_output(
