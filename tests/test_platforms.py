@@ -41,10 +41,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_stop_signals_per_platform() -> None:
-    assert signal.SIGHUP in stop_signals("linux")
-    assert signal.SIGHUP in stop_signals("darwin")
+    hangup = getattr(signal, "SIGHUP", None)  # Windows has none
+    if hangup is not None:
+        assert hangup in stop_signals("linux")
+        assert hangup in stop_signals("darwin")
     windows = stop_signals("win32")
-    assert signal.SIGHUP not in windows
+    assert hangup is None or hangup not in windows
     assert windows[:2] == (signal.SIGINT, signal.SIGTERM)  # SIGBREAK too, where it exists
 
 
@@ -54,7 +56,7 @@ def test_cli_imports_and_runs_where_there_is_no_sighup(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("requests==2.31.0\n", encoding="utf-8")
     code = (
         "import signal, sys\n"
-        "del signal.SIGHUP\n"
+        "if hasattr(signal, 'SIGHUP'):\n    del signal.SIGHUP\n"
         "sys.platform = 'win32'\n"
         "from parity.cli import main, stop_signals\n"
         "assert not hasattr(signal, 'SIGHUP')\n"
@@ -66,7 +68,12 @@ def test_cli_imports_and_runs_where_there_is_no_sighup(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stdout.splitlines()[0] == str((int(signal.SIGINT), int(signal.SIGTERM)))
+    expected = [
+        signal.SIGINT,
+        signal.SIGTERM,
+        *([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else []),
+    ]
+    assert result.stdout.splitlines()[0] == str(tuple(int(number) for number in expected))
 
 
 # --- atomic writes ----------------------------------------------------------------------
@@ -84,6 +91,7 @@ def test_write_atomically_without_fchmod(tmp_path: Path, monkeypatch: pytest.Mon
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary left
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_write_atomically_keeps_the_umask_mode_on_posix(tmp_path: Path) -> None:
     target = tmp_path / "report.json"
     write_atomically(str(target), "x\n")
@@ -110,7 +118,8 @@ def test_display_path_on_another_drive(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_display_path_below_and_outside(tmp_path: Path) -> None:
-    assert display_path(str(tmp_path / "a" / "Dockerfile"), str(tmp_path)) == "a/Dockerfile"
+    below = display_path(str(tmp_path / "a" / "Dockerfile"), str(tmp_path))
+    assert below == os.path.join("a", "Dockerfile")
     assert display_path(str(tmp_path / "Dockerfile"), str(tmp_path / "a")) == str(
         tmp_path / "Dockerfile"
     )
@@ -304,9 +313,10 @@ def test_linux_liveness_reads_proc(tmp_path: Path) -> None:
     assert processes.start_time(99) is None
     with pytest.raises(Unknown):  # hidden by hidepid, but the kernel says it runs
         processes.start_time(88)
-    real = LinuxProcesses()
-    assert real.start_time(os.getpid()) == real.start_time(os.getpid())
-    assert str(real.start_time(os.getpid())).startswith("ticks:")
+    if os.path.exists("/proc/self/stat"):  # this machine's own /proc
+        real = LinuxProcesses()
+        assert real.start_time(os.getpid()) == real.start_time(os.getpid())
+        assert str(real.start_time(os.getpid())).startswith("ticks:")
 
 
 def test_a_child_that_exited_is_gone_and_we_are_not() -> None:

@@ -346,6 +346,8 @@ def test_the_current_directory_is_not_searched_like_python_m_pip(tmp_path: pathl
 
 def _bomb_site(site: pathlib.Path) -> dict[str, str]:
     """Hostile metadata, one case per distribution; returns {distribution dir: case}."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("FIFOs and /dev/zero exist on POSIX only")
     _dist_info(site, "good-pkg", "1.0")
     cases: dict[str, str] = {}
 

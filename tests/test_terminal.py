@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
 import re
 import select
 import subprocess
@@ -15,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import run_parity
+
+pty = pytest.importorskip("pty")  # a pseudo-terminal: POSIX only
 
 pytestmark = pytest.mark.docker
 
