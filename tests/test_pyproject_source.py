@@ -15,6 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from parity.model import Level, Requirement
+from parity.sources.poetry_constraint import constraint_allows
 from parity.sources.pyproject import (
     PyprojectError,
     load_pyproject,
@@ -442,6 +443,8 @@ def test_translation_agrees_with_poetry_core(constraint: str) -> None:
         ours = any(spec.contains(candidate, prereleases=True) for spec in specifier_sets)
         theirs = poetry_constraint.allows(parser.Version.parse(text))
         assert ours == theirs, (constraint, branches, text)
+        # poetry.lock's reading of the same constraint is the same reader's.
+        assert constraint_allows(constraint, text) == theirs, (constraint, text)
 
 
 # --- fuzz ---------------------------------------------------------------------------------
