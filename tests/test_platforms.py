@@ -349,3 +349,18 @@ def test_ctypes_filetime_is_two_dwords() -> None:
     from parity.engine.owner import _FileTime
 
     assert ctypes.sizeof(_FileTime) == 8
+
+
+def test_windows_probe_command_fits_its_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CreateProcess caps a command line at 32 767 characters: Windows gets the compact probe."""
+    import subprocess as sp
+
+    from parity.probe.parse import PROBE_SOURCE, probe_command
+
+    python = "C:\\Users\\dev\\project\\.venv\\Scripts\\python.exe"
+    monkeypatch.setattr(os, "name", "nt")
+    command = probe_command(python)
+    monkeypatch.undo()
+    assert command[:3] == [python, "-B", "-c"] and command[-1] != PROBE_SOURCE
+    assert len(sp.list2cmdline(command)) < 32767
+    assert len(sp.list2cmdline(probe_command(python))) > 32767 or os.name == "nt"
