@@ -2,10 +2,11 @@
 
 Pure: everything here turns tar streams (as the engine's archive API sends them) and facts
 read from files into the probe's JSON document, which :func:`parity.probe.parse.parse_probe_output`
-then checks like any probe output. The metadata rules are the probe's own: this module
-builds the probe's ``Candidate`` objects over in-memory sources and lets the probe's
-``Reader`` and ``select`` (first distribution of each name wins, freeze's skip list,
-editables) decide, so ``--static`` and the probe cannot drift apart.
+then checks like any probe output. The rules are the probe's own: the probe's ``Walk``
+runs over the trees through :class:`TreeFiles` (the probe's file-system interface, which
+it otherwise fills with ``OsFiles``), and the probe's ``Reader`` and ``select`` (first
+distribution of each name wins, freeze's skip list, editables) decide, so ``--static``
+and the probe cannot drift apart.
 
 Differences from the probe, by design: the standard library directories are not scanned
 (they hold only the names ``pip freeze`` skips: python, wsgiref, argparse); ``import`` lines
