@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from parity.engine.labels import LABEL_MANAGED
+from parity.engine.labels import LABEL_MANAGED, LABEL_PID
+from parity.engine.owner import Unknown, process_table
 from parity.engine.probe_container import ProbeLimits, ProbeRequest, run_probe
 from parity.errors import ProbeError
 from tests.helpers import run_parity
@@ -54,19 +55,42 @@ print(json.dumps(facts))
 """
 
 
-def parity_containers(client: Any) -> list[Any]:
+def parity_containers(client: Any, owner: int | None = None) -> list[Any]:
+    """Containers parity made; only those of the process ``owner`` when given.
+
+    The engine is shared (other runs, other test sessions): a test looks at its own.
+    """
     # The low-level list: the high-level one inspects each container, racing auto-removal.
-    return list(client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"}))
+    labels = [f"{LABEL_MANAGED}=1", *([f"{LABEL_PID}={owner}"] if owner is not None else [])]
+    return list(client.api.containers(all=True, filters={"label": labels}))
+
+
+def _left_behind(client: Any, before: set[str]) -> list[str]:
+    """Containers made since ``before`` whose parity process no longer runs (or is us)."""
+    processes = process_table()
+    left = []
+    for container in parity_containers(client):
+        pid = int((container.get("Labels") or {}).get(LABEL_PID, "0") or 0)
+        if container["Id"] in before:
+            continue
+        try:
+            gone = processes.start_time(pid) is None
+        except Unknown:  # it runs, as far as anyone can tell
+            gone = False
+        if pid == os.getpid() or gone:
+            left.append(str(container["Id"]))
+    return left
 
 
 @pytest.fixture
 def no_leftovers(docker_client: Any) -> Any:
+    before = {str(container["Id"]) for container in parity_containers(docker_client)}
     yield
     for _ in range(150):  # the engine's auto-remove finishes asynchronously
-        if not parity_containers(docker_client):
+        if not _left_behind(docker_client, before):
             return
         time.sleep(0.1)
-    pytest.fail(f"parity left containers behind: {parity_containers(docker_client)}")
+    pytest.fail(f"parity left containers behind: {_left_behind(docker_client, before)}")
 
 
 def test_probe_container_is_locked_down(
@@ -147,7 +171,7 @@ def test_interrupt_during_probe_removes_the_container(
         env={**os.environ, "PARITY_CACHE_DIR": str(tmp_path / "cache")},
     )
     deadline = time.monotonic() + 60
-    while not parity_containers(docker_client):
+    while not parity_containers(docker_client, owner=process.pid):
         assert time.monotonic() < deadline, "the probe container never appeared"
         assert process.poll() is None, process.communicate()
         time.sleep(0.1)
@@ -181,9 +205,17 @@ def test_failing_build_step_is_exit_2_and_leaves_no_intermediate_container(
 ) -> None:
     base = base_image("3.11")
     (tmp_path / "Dockerfile").write_text(f"FROM {base}\nRUN echo building && exit 3\n")
-    before = {container["Id"] for container in docker_client.api.containers(all=True)}
+
+    def ours() -> set[str]:  # the engine is shared: the build step's own containers
+        return {
+            str(container["Id"])
+            for container in docker_client.api.containers(all=True)
+            if "echo building && exit 3" in str(container.get("Command") or "")
+        }
+
+    before = ours()
     result = run_parity("probe", f"dockerfile:{tmp_path / 'Dockerfile'}", "-q")
-    after = {container["Id"] for container in docker_client.api.containers(all=True)}
+    after = ours()
     assert result.returncode == 2
     assert "failed at step 2" in result.stderr
     assert "returned a non-zero code: 3" in result.stderr
@@ -211,11 +243,12 @@ def test_containers_of_dead_runs_are_swept_at_the_next_start(
         env={**os.environ, "PARITY_CACHE_DIR": str(tmp_path / "cache")},
     )
     deadline = time.monotonic() + 60
-    while not parity_containers(docker_client):
+    while not parity_containers(docker_client, owner=process.pid):
         assert time.monotonic() < deadline, "the probe container never appeared"
         time.sleep(0.1)
     process.kill()
     process.wait()
-    assert parity_containers(docker_client), "SIGKILL cannot clean up; the container stays"
+    killed = parity_containers(docker_client, owner=process.pid)
+    assert killed, "SIGKILL cannot clean up; the container stays"
     result = run_parity("probe", "image:python:3.11-slim", "-q", "--no-cache")
     assert result.returncode == 0, result.stderr
