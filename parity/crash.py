@@ -92,8 +92,20 @@ def write_log(
         except OSError as problem:
             reasons.append(f"{base}: {problem.strerror or problem}")
             continue
+        _prune(base)
         return path, ""
     return None, "; ".join(reasons)
+
+
+KEEP_LOGS = 20
+
+
+def _prune(directory: Path, keep: int = KEEP_LOGS) -> None:
+    """Keep the newest ``keep`` crash logs in ``directory``."""
+    with suppress(OSError):
+        logs = sorted(directory.glob("crash-*.log"), key=lambda log: log.stat().st_mtime)
+        for old in logs[:-keep]:
+            old.unlink()
 
 
 def report(

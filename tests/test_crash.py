@@ -318,3 +318,22 @@ def test_an_engine_failure_that_escapes_is_not_called_a_bug(
     assert "reset by peer" in err and "bug" not in err
     found = re.search(r"details in (\S+\.log)\)", err)
     assert found and Path(found.group(1)).is_file()
+
+
+def test_old_crash_logs_are_pruned(tmp_path: Path) -> None:
+    from parity.crash import KEEP_LOGS, write_log
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for index in range(KEEP_LOGS + 5):
+        old = logs / f"crash-old-{index}.log"
+        old.write_text("old")
+        os.utime(old, (1_000_000 + index, 1_000_000 + index))
+    try:
+        raise Injected("injected failure 7f3a")
+    except Injected as error:
+        path, why = write_log(error, ["check"], "running", directory=logs)
+    assert path is not None and path.is_file() and why == ""
+    remaining = sorted(log.name for log in logs.iterdir())
+    assert len(remaining) == KEEP_LOGS and path.name in remaining
+    assert "crash-old-0.log" not in remaining
