@@ -15,9 +15,18 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from parity.model import Environment, Interpreter, Level, Package, Requirement, canonical_name
+from parity.model import (
+    Environment,
+    Interpreter,
+    Level,
+    Package,
+    ProjectFacts,
+    Requirement,
+    canonical_name,
+)
 from parity.policy import Policy
-from parity.report import InterpreterRow, PackageRow, Report, Severity, Side, Status
+from parity.report import SET_ASIDE, InterpreterRow, PackageRow, Report, Severity, Side, Status
+from parity.roles import Roles, package_roles
 
 if TYPE_CHECKING:
     from packaging.markers import Marker
@@ -32,9 +41,16 @@ class NamedEnvironment:
 
 
 def compare(
-    left: NamedEnvironment, right: NamedEnvironment, policy: Policy | None = None
+    left: NamedEnvironment,
+    right: NamedEnvironment,
+    policy: Policy | None = None,
+    project: ProjectFacts | None = None,
 ) -> Report:
-    """Compare two environments and classify every difference."""
+    """Compare two environments and classify every difference.
+
+    ``project`` (``parity check``) names the project and what it declares for development;
+    the right side is then the deployed one, where a development tool is a warning.
+    """
     policy = policy or Policy()
     left_markers = _marker_environment(left.environment, right.environment)
     right_markers = _marker_environment(right.environment, left.environment)
@@ -43,7 +59,7 @@ def compare(
         for row in _compare_interpreters(left, right, policy)
         if row.status != Status.SAME or policy.show_same
     )
-    rows, compared = _compare_packages(left, right, left_markers, right_markers, policy)
+    rows, compared = _compare_packages(left, right, left_markers, right_markers, policy, project)
     package_rows = tuple(sorted(rows, key=lambda row: row.name))
     sides = tuple(
         Side(
@@ -60,7 +76,15 @@ def compare(
         for named in (left, right)
         for warning in named.environment.warnings
     )
-    return Report(sides, interpreter_rows, package_rows, policy.fail_on, warnings, compared)
+    return Report(
+        sides,
+        interpreter_rows,
+        package_rows,
+        policy.fail_on,
+        warnings,
+        compared,
+        show_all=policy.show_same,
+    )
 
 
 # --- markers -------------------------------------------------------------------------------
@@ -235,6 +259,7 @@ def _compare_packages(
     left_markers: Mapping[str, str] | None,
     right_markers: Mapping[str, str] | None,
     policy: Policy,
+    project: ProjectFacts | None = None,
 ) -> tuple[list[PackageRow], int]:
     """The package rows, and how many package names were compared."""
     left_env, right_env = left.environment, right.environment
@@ -244,17 +269,23 @@ def _compare_packages(
         return _compare_declared_with_pins(left, right, right_markers, policy)
     if right_env.level == Level.DECLARED:
         return _compare_declared_with_pins(right, left, left_markers, policy)
-    return _compare_pins(left, right, left_markers, right_markers, policy)
+    return _compare_pins(left, right, left_markers, right_markers, policy, project)
 
 
 def _applicable_packages(
-    environment: Environment, markers: Mapping[str, str] | None, policy: Policy
+    environment: Environment,
+    markers: Mapping[str, str] | None,
+    policy: Policy,
+    keep_tooling: bool = False,
 ) -> dict[str, Package]:
-    """Packages of a side that apply in its marker environment, by PEP 503 name."""
+    """Packages of a side that apply in its marker environment, by PEP 503 name.
+
+    Ignored names are left out, and pip, setuptools and wheel too unless ``keep_tooling``.
+    """
     selected: dict[str, Package] = {}
     for package in environment.packages:
         key = package.key
-        if key in selected or policy.ignores_key(key):
+        if key in selected or (key in policy.ignore if keep_tooling else policy.ignores_key(key)):
             continue
         if package.marker is None or marker_applies(package.marker, markers):
             selected[key] = package
@@ -267,11 +298,17 @@ def _compare_pins(
     left_markers: Mapping[str, str] | None,
     right_markers: Mapping[str, str] | None,
     policy: Policy,
+    project: ProjectFacts | None = None,
 ) -> tuple[list[PackageRow], int]:
-    left_packages = _applicable_packages(left.environment, left_markers, policy)
-    right_packages = _applicable_packages(right.environment, right_markers, policy)
+    left_packages = _applicable_packages(left.environment, left_markers, policy, True)
+    right_packages = _applicable_packages(right.environment, right_markers, policy, True)
     keys = left_packages.keys() | right_packages.keys()
     rows: list[PackageRow] = []
+    tooling = policy.include_tooling
+    left_roles = package_roles(left.environment, project, include_tooling=tooling)
+    right_roles = package_roles(right.environment, project, include_tooling=tooling)
+    roles = _SideRoles(left.name, left_roles, right.name, right_roles, project)
+    set_aside_tooling = 0
     indexes: dict[str, dict[str, list[tuple[str, str | None]]]] = {}
 
     one_sided = left_packages.keys() ^ right_packages.keys()
@@ -283,6 +320,12 @@ def _compare_pins(
 
     for key in keys:
         left_package, right_package = left_packages.get(key), right_packages.get(key)
+        role_row = roles.row(key, left_package, right_package, policy)
+        if role_row is not None:
+            set_aside_tooling += role_row.status == Status.TOOLING
+            if role_row.status != Status.SAME or policy.show_same:
+                rows.append(role_row)
+            continue
         if left_package is not None and right_package is not None:
             row = _compare_pair(left.name, left_package, right.name, right_package, policy)
         elif left_package is not None:
@@ -310,7 +353,86 @@ def _compare_pins(
             )
         if row.status != Status.SAME or policy.show_same:
             rows.append(row)
-    return rows, len(keys)
+    return rows, len(keys) - set_aside_tooling - roles.same_tooling
+
+
+@dataclass
+class _SideRoles:
+    """Both sides' package roles, and the rows they make (project, tooling, dev)."""
+
+    left_name: str
+    left: Roles
+    right_name: str
+    right: Roles
+    project: ProjectFacts | None
+    same_tooling: int = 0  # tooling packages equal on both sides (not counted as compared)
+
+    def row(
+        self, key: str, left: Package | None, right: Package | None, policy: Policy
+    ) -> PackageRow | None:
+        """The row of a package with a role, or None for an ordinary package."""
+        if self.project is not None and key == self.project.name:
+            return self._project_row(key, left, right, policy)
+        present = [
+            (name, roles)
+            for name, roles, package in (
+                (self.left_name, self.left, left),
+                (self.right_name, self.right, right),
+            )
+            if package is not None
+        ]
+        if any(key in roles.tooling for _, roles in present):
+            row = self._set_aside(key, left, right, Status.TOOLING, Severity.NONE, policy)
+            if row.status == Status.SAME:
+                self.same_tooling += 1
+            return row
+        if self.project is None:
+            return None
+        if right is not None and key in self.right.dev_roots:
+            values = {self.left_name: _version(left), self.right_name: right.version}
+            severity = policy.severity_for(key, "dev", Severity.WARNING)
+            detail = f"declared for development only, installed in {self.right_name}"
+            return PackageRow(key, values, Status.DEV, severity, detail=detail)
+        if any(key in roles.dev for _, roles in present):
+            severity = policy.severity_for(key, "dev", Severity.INFO)
+            return self._set_aside(key, left, right, Status.DEV, severity, policy)
+        return None
+
+    def _project_row(
+        self, key: str, left: Package | None, right: Package | None, policy: Policy
+    ) -> PackageRow:
+        if left is not None and right is not None:
+            pair = _compare_pair(self.left_name, left, self.right_name, right, policy)
+            if pair.status == Status.SAME:
+                return pair
+            default = Severity.INFO if pair.status == Status.VERSION else Severity.NONE
+            severity = policy.severity_for(key, "project", default)
+            return replace(pair, status=Status.PROJECT, severity=severity)
+        severity = policy.severity_for(key, "project", Severity.INFO)
+        return self._set_aside(key, left, right, Status.PROJECT, severity, policy)
+
+    def _set_aside(
+        self,
+        key: str,
+        left: Package | None,
+        right: Package | None,
+        status: Status,
+        severity: Severity,
+        policy: Policy,
+    ) -> PackageRow:
+        """A row kept out of the drift: SAME when both sides agree, else ``status``."""
+        if left is not None and right is not None:
+            pair = _compare_pair(self.left_name, left, self.right_name, right, policy)
+            if pair.status == Status.SAME:
+                return pair
+            return replace(pair, status=status, severity=severity)
+        values = {self.left_name: _version(left), self.right_name: _version(right)}
+        absent = self.left_name if left is None else self.right_name
+        return PackageRow(key, values, status, severity, missing_from=(absent,))
+
+
+def _version(package: Package | None) -> str | None:
+    return package.version if package is not None else None
 
 
 def _compare_pair(
@@ -630,6 +752,7 @@ def compare_with_declaration(
     local: NamedEnvironment,
     container: NamedEnvironment,
     policy: Policy | None = None,
+    project: ProjectFacts | None = None,
 ) -> Report:
     """Local against container, with a third column: what the project declares or locks.
 
@@ -638,13 +761,11 @@ def compare_with_declaration(
     declaration, so a user sees whether to fix the venv or rebuild the image.
     """
     policy = policy or Policy()
-    main = compare(local, container, policy)
-    against_local = compare(declared, local, policy)
-    against_container = compare(declared, container, policy)
-    local_off = {row.name: row for row in against_local.packages if row.status != Status.SAME}
-    container_off = {
-        row.name: row for row in against_container.packages if row.status != Status.SAME
-    }
+    main = compare(local, container, policy, project)
+    against_local = compare(declared, local, policy, project)
+    against_container = compare(declared, container, policy, project)
+    local_off = _off_rows(against_local)
+    container_off = _off_rows(against_container)
     rows: dict[str, PackageRow] = {row.name: row for row in main.packages}
     for name, row in local_off.items():
         if name not in rows and name in container_off:
@@ -682,6 +803,15 @@ def compare_with_declaration(
         warnings=tuple(f"{declared.name}: {text}" for text in declared.environment.warnings)
         + main.warnings,
     )
+
+
+def _off_rows(report: Report) -> dict[str, PackageRow]:
+    """Rows where a side left the declaration (set-aside rows do not count)."""
+    return {
+        row.name: row
+        for row in report.packages
+        if row.status != Status.SAME and row.status not in SET_ASIDE
+    }
 
 
 def _row_value(report: Report, name: str, side: str) -> str | None:

@@ -18,6 +18,7 @@ Both configuring parity is an error (one place only). Keys are kebab-case::
     ignore = ["debugpy"]
     fail-on = "warning"                 # error | warning | info
     include-tooling = false
+    dev-requirements = ["requirements/ci.txt"]   # more requirements files for development
 
     [tool.parity.severity]              # error | warning | info | none
     "version:patch" = "warning"         # a row kind
@@ -60,7 +61,7 @@ SEVERITY_VALUES = ("error", "warning", "info", "none")
 
 _CHANGES = ("major", "minor", "patch", "pre", "post", "local", "other")
 PACKAGE_KINDS = frozenset(
-    {"version", "missing", "unsatisfied", "source", "platform"}
+    {"version", "missing", "unsatisfied", "source", "platform", "dev", "project"}
     | {f"version:{change}" for change in _CHANGES}
 )
 INTERPRETER_KINDS = frozenset(
@@ -70,7 +71,7 @@ INTERPRETER_KINDS = frozenset(
 ROW_KINDS = PACKAGE_KINDS | INTERPRETER_KINDS
 _KIND_NAMES = (
     "version, version:CHANGE (CHANGE: major, minor, patch, pre, post, local, other), missing, "
-    "unsatisfied, source, platform"
+    "unsatisfied, source, platform, dev, project"
 )
 
 
@@ -93,6 +94,7 @@ class ParityConfig:
     fail_on: Severity | None = None
     include_tooling: bool | None = None
     severity: Mapping[str, Severity] | None = None
+    dev_requirements: tuple[str, ...] | None = None
     path: str | None = None  # the file the settings came from; None for none
 
 
@@ -111,6 +113,7 @@ class Settings:
     fail_on: Severity = Severity.ERROR
     include_tooling: bool = False
     severity: Mapping[str, Severity] = field(default_factory=dict)
+    dev_requirements: tuple[str, ...] = ()
     config_path: str | None = None
 
     def policy(self, *, show_same: bool = False) -> Policy:
@@ -146,6 +149,7 @@ def merge(config: ParityConfig, cli: ParityConfig, environ: Mapping[str, str]) -
         fail_on=_first(cli.fail_on, config.fail_on) or Severity.ERROR,
         include_tooling=bool(_first(cli.include_tooling, config.include_tooling)),
         severity=dict(config.severity or {}),
+        dev_requirements=config.dev_requirements or (),
         config_path=config.path,
     )
 
@@ -206,6 +210,7 @@ _KEYS = (
     "fail-on",
     "include-tooling",
     "severity",
+    "dev-requirements",
 )
 
 
@@ -234,6 +239,7 @@ class _Reader:
             "fail-on": self._fail_on,
             "include-tooling": self._boolean,
             "severity": self._severity_table,
+            "dev-requirements": self._paths,
         }
         values = {
             key.replace("-", "_"): readers[key](key, table[key]) for key in _KEYS if key in table
@@ -313,6 +319,11 @@ class _Reader:
             line = line_of(self.text, f'"{item}"') or line_of(self.text, f"'{item}'")
             names.append(self._package_name(key, item, line=line))
         return tuple(names)
+
+    def _paths(self, key: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.error(key, f"expected a list of file paths, got {_type_name(value)}")
+        return tuple(value)
 
     def _package_name(
         self, key: str, name: str, table: tuple[str, ...] = (), line: int | None = None

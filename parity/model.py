@@ -148,3 +148,18 @@ class Environment:
 
     def packages_by_key(self) -> dict[str, Package]:
         return {package.key: package for package in self.packages}
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What a project's own files say about its packages, for ``parity check``.
+
+    ``name`` is the project's own distribution (PEP 503), ``dev`` the names declared only
+    for development (dev groups, ``[dev-packages]``, requirements-dev.txt ...), ``main``
+    the names declared for running it; ``sources`` the files they were read from.
+    """
+
+    name: str | None = None
+    dev: frozenset[str] = frozenset()
+    main: frozenset[str] = frozenset()
+    sources: tuple[str, ...] = ()

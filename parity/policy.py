@@ -11,6 +11,26 @@ from parity.report import Severity
 # Installer tooling that differs between any two environments and rarely matters.
 TOOLING = frozenset({"pip", "setuptools", "wheel", "pkg-resources", "distribute"})
 
+# Installers and environment managers people add to images and venvs. With TOOLING, and
+# what only they require (computed from Requires-Dist), their rows are status ``tooling``.
+INSTALLERS = TOOLING | frozenset(
+    {
+        "pipenv",
+        "poetry",
+        "poetry-core",
+        "poetry-plugin-export",
+        "uv",
+        "pdm",
+        "pip-tools",
+        "virtualenv",
+        "pipx",
+        "hatch",
+        "build",
+        "installer",
+        "conda",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Policy:

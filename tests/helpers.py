@@ -99,7 +99,21 @@ def run_parity(
 def report_rows(
     report: dict[str, Any], left: str, right: str
 ) -> set[tuple[str, str | None, str | None]]:
-    return {(row["name"], row["values"][left], row["values"][right]) for row in report["packages"]}
+    """(name, left, right) of the rows counted as drift (set-aside rows left out)."""
+    return {(row["name"], row["values"][left], row["values"][right]) for row in drift_rows(report)}
+
+
+SET_ASIDE = ("dev", "tooling", "project")
+
+
+def drift_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON report's package rows but the set-aside ones (dev, tooling, project below
+    warning), which the JSON lists too."""
+    return [
+        row
+        for row in report["packages"]
+        if not (row["status"] in SET_ASIDE and row["severity"] in ("none", "info"))
+    ]
 
 
 def load_report(path: Path) -> dict[str, Any]:

@@ -10,9 +10,18 @@ from hypothesis import strategies as st
 from packaging.markers import default_environment
 
 from parity.compare import NamedEnvironment, compare, specifier_allows, version_change
-from parity.model import Environment, Interpreter, Level, Location, Origin, Package, Requirement
+from parity.model import (
+    Environment,
+    Interpreter,
+    Level,
+    Location,
+    Origin,
+    Package,
+    ProjectFacts,
+    Requirement,
+)
 from parity.policy import Policy
-from parity.report import Severity, Status
+from parity.report import Report, Severity, Status
 
 LINUX = {**default_environment(), "sys_platform": "linux", "platform_system": "Linux"}
 DARWIN = {**default_environment(), "sys_platform": "darwin", "platform_system": "Darwin"}
@@ -119,12 +128,131 @@ def test_equal_versions_spelled_differently_are_the_same() -> None:
     assert report.packages == ()
 
 
-def test_tooling_is_ignored_unless_asked() -> None:
+def test_tooling_is_set_aside_unless_asked() -> None:
     left = installed(Package("pip", "23.0"), Package("setuptools", "66"), Package("wheel", "0.40"))
     right = installed(Package("pip", "24.0"), kind="image")
-    assert check(left, right).packages == ()
+    report = check(left, right)
+    assert {(row.name, row.status, row.severity) for row in report.packages} == {
+        (name, Status.TOOLING, Severity.NONE) for name in ("pip", "setuptools", "wheel")
+    }
+    assert report.counted_packages() == [] and report.listed_packages() == ()
+    assert report.set_aside_counts() == {"tooling": 3}
+    assert report.compared == 0 and not report.has_drift
     shown = check(left, right, Policy(include_tooling=True))
     assert {row.name for row in shown.packages} == {"pip", "setuptools", "wheel"}
+    assert {row.status for row in shown.packages} == {Status.VERSION, Status.MISSING}
+
+
+PIPENV = (
+    Package("pipenv", "2025.0.4", requires=("certifi", "packaging>=22", "virtualenv>=20.24")),
+    Package("virtualenv", "20.31.2", requires=("distlib<1,>=0.3.7", "filelock<4,>=3.12.2")),
+    Package("distlib", "0.3.9"),
+    Package("filelock", "3.18.0"),
+    Package("certifi", "2025.4.26"),
+    Package("packaging", "25.0"),
+)
+
+
+def test_installers_and_what_only_they_require_are_tooling() -> None:
+    app = (Package("django", "5.2", requires=("asgiref>=3.8",)), Package("asgiref", "3.8.1"))
+    local = installed(*app)
+    image = installed(*app, *PIPENV, kind="image")
+    report = check(local, image)
+    assert {row.name for row in report.packages if row.status == Status.TOOLING} == {
+        "pipenv",
+        "virtualenv",
+        "distlib",
+        "filelock",
+        "certifi",
+        "packaging",
+    }
+    assert not report.has_drift and report.compared == 2
+
+
+def test_a_package_the_app_also_needs_is_still_compared() -> None:
+    requests = Package("requests", "2.32.3", requires=("certifi>=2017.4.17",))
+    local = installed(requests, Package("certifi", "2024.1.1"))
+    image = installed(requests, *PIPENV, kind="image")
+    rows = {row.name: row for row in check(local, image).packages}
+    assert rows["certifi"].status == Status.VERSION and rows["certifi"].severity == Severity.ERROR
+    assert rows["virtualenv"].status == Status.TOOLING
+
+
+def test_a_declared_runtime_installer_is_compared() -> None:
+    facts = ProjectFacts(name="app", main=frozenset({"virtualenv"}))
+    local = installed(Package("virtualenv", "20.0"))
+    image = installed(Package("virtualenv", "21.0"), kind="image")
+    report = compare(
+        NamedEnvironment("local", local), NamedEnvironment("container", image), None, facts
+    )
+    assert [row.status for row in report.packages] == [Status.VERSION]
+
+
+PYTEST = (
+    Package("pytest", "8.4.1", requires=("iniconfig>=1", "packaging>=20", "pluggy<2,>=1.5")),
+    Package("iniconfig", "2.1.0"),
+    Package("packaging", "25.0"),
+    Package("pluggy", "1.6.0"),
+)
+FACTS = ProjectFacts(name="site-status", dev=frozenset({"pytest"}), main=frozenset({"click"}))
+
+
+def check_project(local: Environment, image: Environment, policy: Policy | None = None) -> Report:
+    return compare(
+        NamedEnvironment("local", local), NamedEnvironment("container", image), policy, FACTS
+    )
+
+
+def test_dev_packages_absent_from_the_container_are_set_aside() -> None:
+    click = Package("click", "8.2.1")
+    report = check_project(installed(click, *PYTEST), installed(click, kind="image"))
+    assert {(row.name, row.status, row.severity) for row in report.packages} == {
+        (name, Status.DEV, Severity.INFO) for name in ("pytest", "iniconfig", "packaging", "pluggy")
+    }
+    assert not report.has_drift and report.count(Severity.INFO) == 0
+    assert report.set_aside_phrase() == "4 rows not counted: 4 development-only"
+    assert (
+        check_project(
+            installed(click, *PYTEST), installed(click, kind="image"), Policy(fail_on=Severity.INFO)
+        ).verdict
+        == "parity"
+    )
+
+
+def test_a_dev_tool_in_the_image_is_a_warning() -> None:
+    click = Package("click", "8.2.1")
+    report = check_project(installed(click, *PYTEST), installed(click, *PYTEST, kind="image"))
+    assert [(row.name, row.status, row.severity) for row in report.packages] == [
+        ("pytest", Status.DEV, Severity.WARNING)
+    ]
+    assert report.counted_packages() == list(report.packages)
+
+
+def test_an_undeclared_package_beside_the_dev_tools_stays_loud() -> None:
+    rich = Package("rich", "14.0.0")
+    report = check_project(installed(*PYTEST, rich), installed(kind="image"))
+    loud = [row.name for row in report.counted_packages()]
+    assert loud == ["rich"]
+
+
+def test_the_project_itself() -> None:
+    here = Origin("editable", "file:///home/me/site-status")
+    there = Origin("editable", "file:///app")
+    local = installed(Package("site-status", "0.1.0", origin=here))
+    same = check_project(local, installed(Package("site-status", "0.1.0", origin=there)))
+    assert [(row.status, row.severity) for row in same.packages] == [
+        (Status.PROJECT, Severity.NONE)
+    ]
+    other = check_project(local, installed(Package("site-status", "0.2.0")))
+    assert [(row.status, row.severity, row.change) for row in other.packages] == [
+        (Status.PROJECT, Severity.INFO, "minor")
+    ]
+    absent = check_project(local, installed(kind="image"))
+    assert [(row.status, row.missing_from) for row in absent.packages] == [
+        (Status.PROJECT, ("container",))
+    ]
+    assert not (same.has_drift or other.has_drift or absent.has_drift)
+    assert absent.set_aside_phrase() == "1 row not counted: 1 the project itself"
 
 
 def test_interpreter_minor_drift_is_an_error_and_patch_a_warning() -> None:

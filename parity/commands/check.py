@@ -21,6 +21,7 @@ from parity.output import write_outputs, write_report_set
 from parity.progress import Progress
 from parity.report import Report
 from parity.sources import SourceRef, parse_source
+from parity.sources.project import read_project_facts
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -29,6 +30,7 @@ def run_check(args: argparse.Namespace) -> int:
     if not os.path.isdir(project_dir):
         raise UsageError(f"{project_dir}: no such project directory")
     args.settings = settings = settings_for(args, project_dir)
+    args.project_facts = read_project_facts(project_dir, settings.dev_requirements)
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
         if settings.config_path:
             progress.note(f"settings from {settings.config_path}")
@@ -95,6 +97,7 @@ def _check_all_services(
                 NamedEnvironment("local", service_local),
                 NamedEnvironment("container", container_env),
                 policy_for(args),
+                args.project_facts,
             )
             reports.append((service.name, report))
     finally:
@@ -112,6 +115,7 @@ def run_diff(args: argparse.Namespace) -> int:
     """``parity diff A B``: any two sources, sides named left and right."""
     left, right = parse_source(args.left), parse_source(args.right)
     args.settings = settings_for(args, ".")
+    args.project_facts = None  # two arbitrary sources: no project to read
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
         return _compare_and_report(args, ("left", left), ("right", right), progress)
 
@@ -136,6 +140,7 @@ def _check_with_declaration(
         NamedEnvironment("local", local_env),
         NamedEnvironment("container", container_env),
         policy_for(args),
+        args.project_facts,
     )
     write_outputs(args, report)
     if args.fix_hints:
@@ -143,6 +148,7 @@ def _check_with_declaration(
             NamedEnvironment("local", local_env),
             NamedEnvironment("container", container_env),
             policy_for(args),
+            args.project_facts,
         )
         print_hints(args, pair, local_env, container_env)
     return 1 if report.has_drift else 0
@@ -161,7 +167,10 @@ def _compare_and_report(
         loader.prober.close()
         progress.stop()
     report = compare(
-        NamedEnvironment(left[0], left_env), NamedEnvironment(right[0], right_env), policy_for(args)
+        NamedEnvironment(left[0], left_env),
+        NamedEnvironment(right[0], right_env),
+        policy_for(args),
+        getattr(args, "project_facts", None),
     )
     write_outputs(args, report)
     if args.fix_hints:

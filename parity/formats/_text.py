@@ -10,11 +10,19 @@ from parity.report import InterpreterRow, PackageRow, Report, Severity, Status
 
 _ABSENT = "absent"
 _COUNTED = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+_ROLE_NOUNS = {
+    Status.DEV: "development only",
+    Status.TOOLING: "installer tooling",
+    Status.PROJECT: "the project itself",
+}
 
 
 def ordered_rows(report: Report) -> list[InterpreterRow | PackageRow]:
-    """Interpreter rows in report order, then package rows by name: a stable order."""
-    packages = sorted(report.packages, key=lambda row: (row.name, row.status.value))
+    """Interpreter rows in report order, then package rows by name: a stable order.
+
+    Rows set aside (development-only, installer tooling, the project) only with ``--all``.
+    """
+    packages = sorted(report.listed_packages(), key=lambda row: (row.name, row.status.value))
     return [*report.interpreter, *packages]
 
 
@@ -25,12 +33,25 @@ def summary(report: Report) -> str:
 
 
 def verdict_phrase(report: Report) -> str:
-    """``drift: N errors, M warnings, K infos``, or ``parity`` with any lower-severity counts."""
+    """``drift: N errors, M warnings, K infos``, or ``parity`` with any lower-severity counts.
+
+    What was set aside follows: ``; 3 rows not counted: 2 development-only, ...``.
+    """
     if report.has_drift:
-        return f"drift: {count_phrase(report)}"
-    if any(report.count(severity) for severity in _COUNTED):
-        return f"parity ({count_phrase(report)})"
-    return "parity"
+        phrase = f"drift: {count_phrase(report)}"
+    elif any(report.count(severity) for severity in _COUNTED):
+        phrase = f"parity ({count_phrase(report)})"
+    else:
+        phrase = "parity"
+    return phrase + set_aside_suffix(report)
+
+
+def set_aside_suffix(report: Report) -> str:
+    """``; 3 rows not counted: 2 development-only, 1 installer tooling; --all lists them``."""
+    phrase = report.set_aside_phrase()
+    if not phrase:
+        return ""
+    return f"; {phrase}" + ("" if report.show_all else "; --all lists them")
 
 
 def count_phrase(report: Report) -> str:
@@ -63,6 +84,13 @@ def row_title(report: Report, row: InterpreterRow | PackageRow) -> str:
         return f"{label} does not satisfy {detail}" if detail else f"{label} unsatisfied"
     if row.status is Status.SOURCE:
         return f"{label} installed from different sources"
+    if isinstance(row, PackageRow) and row.status in _ROLE_NOUNS:
+        noun = _ROLE_NOUNS[row.status]
+        absent = _absent_sides(report, row)
+        where = f", absent from {', '.join(absent)}" if absent else ""
+        if row.severity >= Severity.WARNING and row.detail:
+            return f"{label}: {row.detail}"
+        return f"{label} ({noun}){where}"
     return f"{label} {' == '.join(values)}"
 
 

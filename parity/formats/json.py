@@ -24,6 +24,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "warnings": report.count(Severity.WARNING),
             "infos": report.count(Severity.INFO),
             "compared": report.compared,
+            "set_aside": report.set_aside_counts(),
         },
         "warnings": list(report.warnings),
     }

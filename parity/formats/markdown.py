@@ -28,7 +28,7 @@ def render(report: Report) -> str:
         blocks.append(_table(report, drift))
     if report.warnings:
         blocks.append("\n".join(f"- ⚠️ {escape(warning)}" for warning in report.warnings))
-    if report.interpreter or report.packages:
+    if report.interpreter or report.listed_packages():
         blocks.append(_full_report(report))
     return "\n\n".join(blocks) + "\n"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from parity.formats._text import set_aside_suffix
 from parity.report import InterpreterRow, PackageRow, Report, Severity, Status
 
 _MISSING = "-"
@@ -39,12 +40,13 @@ def verdict_line(report: Report) -> str:
     sides = " vs ".join(
         f"{side.name} {side.description or side.kind + ':' + side.ref}" for side in report.sides
     )
+    aside = set_aside_suffix(report)
     if not report.has_drift:
         noted = _count_phrase(report, (Severity.WARNING, Severity.INFO))
         suffix = f" ({noted} below --fail-on {report.fail_on.value})" if noted else ""
-        return f"parity: {report.compared} packages compared, no drift{suffix} [{sides}]"
+        return f"parity: {report.compared} packages compared, no drift{suffix}{aside} [{sides}]"
     counts = _count_phrase(report, (Severity.ERROR, Severity.WARNING, Severity.INFO))
-    return f"drift: {counts} ({report.compared} packages compared) [{sides}]"
+    return f"drift: {counts} ({report.compared} packages compared){aside} [{sides}]"
 
 
 def _count_phrase(report: Report, severities: Sequence[Severity]) -> str:
@@ -67,9 +69,10 @@ def _sections(report: Report) -> list[Section]:
         header = ["FIELD", *[name.upper() for name in names], "SEVERITY"]
         rows = [_interpreter_cells(row, names) for row in report.interpreter]
         sections.append(("Interpreter", header, rows))
-    if report.packages:
+    listed = report.listed_packages()
+    if listed:
         header = ["PACKAGE", *[name.upper() for name in names], "STATUS", "SEVERITY", "NOTE"]
-        rows = [_package_cells(row, names) for row in report.packages]
+        rows = [_package_cells(row, names) for row in listed]
         sections.append(("Packages", header, rows))
     return sections
 

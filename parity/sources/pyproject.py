@@ -77,6 +77,53 @@ def load_pyproject(
     )
 
 
+def read_declared_roles(path: str | Path) -> tuple[str, frozenset[str], frozenset[str]]:
+    """(project name, names declared to run it, names declared only for development).
+
+    Running: ``[project].dependencies``, Poetry's main dependencies, every extra.
+    Development: every PEP 735 group and Poetry group, uv's legacy
+    ``[tool.uv].dev-dependencies`` and PDM's ``[tool.pdm.dev-dependencies]`` groups.
+    """
+    pyproject = Path(path)
+    text = read_text(pyproject, PyprojectError)
+    document = _Document(pyproject, text, parse_toml(text, pyproject, PyprojectError))
+    main = [
+        *_main_requirements(document, []),
+        *_extra_requirements(document, _all_extras(document)),
+    ]
+    groups = sorted(
+        {canonical_name(name) for name in document.table("dependency-groups")}
+        | _poetry_groups(document).keys()
+    )
+    dev = list(_group_requirements(document, groups))
+    legacy = [
+        *_legacy_list(document, document.table("tool", "uv").get("dev-dependencies", [])),
+        *(
+            text
+            for items in document.table("tool", "pdm", "dev-dependencies").values()
+            for text in _legacy_list(document, items)
+        ),
+    ]
+    dev += [_pep508(document, text) for text in legacy]
+    main_names = frozenset(requirement.key for requirement in main)
+    dev_names = frozenset(requirement.key for requirement in dev) - main_names
+    return document.project_name, main_names, dev_names - {document.project_name}
+
+
+def _all_extras(document: _Document) -> list[str]:
+    project = document.table("project")
+    if "optional-dependencies" in project or "dependencies" in project:
+        return sorted(document.table("project", "optional-dependencies"))
+    return sorted(document.table("tool", "poetry", "extras"))
+
+
+def _legacy_list(document: _Document, items: object) -> list[str]:
+    """The PEP 508 strings of a uv / PDM dev list (editable ``-e`` entries left out)."""
+    if not isinstance(items, list):
+        raise PyprojectError("dev-dependencies must be a list of strings", document.where())
+    return [item for item in items if isinstance(item, str) and not item.startswith("-e")]
+
+
 @dataclass(frozen=True)
 class _Document:
     """A parsed pyproject.toml with what is needed to point errors at lines."""
