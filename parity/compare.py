@@ -783,7 +783,7 @@ def compare_with_declaration(
             if name in off
         ]
         detail = row.detail
-        if left and len(left) < 2:
+        if left and len(left) < 2 and row.status not in SET_ASIDE:
             note = f"{left[0]} differs from {declared.name}"
             detail = f"{detail}; {note}" if detail else note
         merged.append(replace(row, values=values, detail=detail))
