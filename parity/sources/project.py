@@ -8,7 +8,8 @@ and the project itself. Read from every file present:
   dependencies and the extras run it; PEP 735 groups, Poetry's other groups (and the
   old ``dev-dependencies``), uv's ``dev-dependencies`` and PDM's dev groups are for
   development;
-* Pipfile ``[dev-packages]`` and Pipfile.lock ``develop`` (less what the main section has);
+* Pipfile ``[dev-packages]`` (Pipfile.lock ``develop`` when there is no Pipfile), less
+  what the main sections have;
 * requirements files by the common conventions: ``requirements.txt`` (or
   ``requirements/base.txt``, ``requirements/production.txt``) runs it;
   ``requirements-dev.txt``, ``dev-requirements.txt``, ``requirements-test.txt``,
@@ -91,7 +92,8 @@ def _pipenv_roles(project_dir: str) -> tuple[set[str], set[str], list[str]]:
         from parity.sources.pipfile_lock import load_pipfile_lock
 
         main |= _keys(load_pipfile_lock(lock).packages)
-        every |= _keys(load_pipfile_lock(lock, dev=True).packages)
+        if not sources:  # the lock's develop section holds dependencies of dependencies too
+            every |= _keys(load_pipfile_lock(lock, dev=True).packages)
         sources.append(lock)
     return main, every - main, sources
 
