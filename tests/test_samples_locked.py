@@ -46,6 +46,7 @@ class LockedSample:
     option: tuple[str, ...]  # a declaration option that changes what the lock holds
     drift_with_option: frozenset[Row]
     venv_in_image: str | None = None  # site-packages of the image's venv, if it uses one
+    dev_in_image: frozenset[str] = frozenset()  # development tools the image ships (warnings)
 
 
 DJANGO_PIPENV = LockedSample(
@@ -70,6 +71,7 @@ UV_LOCK = LockedSample(
     option=("--extra", "yaml"),  # the venv holds the yaml extra, the image does not
     drift_with_option=frozenset({("httpx", "0.28.1", "0.28.0")}),
     venv_in_image="/app/.venv/lib/python3.11/site-packages",
+    dev_in_image=frozenset({"pytest"}),  # the image installs the default groups, dev too
 )
 
 
@@ -181,7 +183,14 @@ def test_check_reports_what_pip_freeze_shows_on_both_sides(
     container = container_freeze(docker_client, image, checked.spec.venv_in_image)
     expected = expected_drift(local, container)
 
-    assert report_rows(report, "local", "container") == expected
+    shipped = {
+        row["name"]
+        for row in report["packages"]
+        if (row["status"], row["severity"]) == ("dev", "warning")
+    }
+    assert shipped == checked.spec.dev_in_image
+    rows = {row for row in report_rows(report, "local", "container") if row[0] not in shipped}
+    assert rows == expected
     assert expected == swapped(checked.spec.drift)  # the image holds the lock, the venv drifts
     assert checked.exit_code == 1
     assert report["verdict"] == "drift"
