@@ -205,3 +205,17 @@ def test_workflow_passes_clean_and_fails_on_real_drift(
         package: ("version", "error"),
         "pytest": ("dev", "warning"),
     }
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_without_a_venv_the_declaration_is_the_local_side_and_passes(
+    name: str, tmp_path: Path, base_image: Any, built_images: list[str]
+) -> None:
+    """No .venv yet (day one): the lock or requirements file against the same image."""
+    base_image("3.11")
+    project = tmp_path / WORKFLOWS[name].sample
+    shutil.copytree(SAMPLES / WORKFLOWS[name].sample, project)
+    code, report = check(project, tmp_path, built_images)
+    local = next(side for side in report["sides"] if side["name"] == "local")
+    assert local["kind"] != "venv"
+    assert (code, report["verdict"], loud(report)) == (0, "parity", {})

@@ -665,6 +665,7 @@ def _packages(
                 origin=package.origin,
                 marker=condition.render(),
                 declared_at=Location(path),
+                requires=tuple(spec.name for spec in package.dependencies if not spec.optional),
             )
         )
     if exact:

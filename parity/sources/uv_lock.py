@@ -389,9 +389,21 @@ def _packages(
                 origin=redact_origin(_origin(package.source, base)),
                 marker=condition.render(),
                 declared_at=Location(path),
+                requires=_requires(package),
             )
         )
     return selected, warnings
+
+
+def _requires(package: _Locked) -> tuple[str, ...]:
+    """The lock's plain dependencies as Requires-Dist-like lines (what roles are read from)."""
+    lines = []
+    for table in package.dependencies:
+        name = table.get("name")
+        if isinstance(name, str):
+            marker = table.get("marker")
+            lines.append(f"{name}; {marker}" if isinstance(marker, str) and marker else name)
+    return tuple(lines)
 
 
 def _order(package: _Locked) -> tuple[str, str]:
