@@ -191,12 +191,17 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "--include-tooling",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="also compare pip, setuptools and wheel",
+        help="also compare installers (pip, pipenv, uv ...) and what only they need",
     )
     group.add_argument(
         "--ignore", action="append", default=None, metavar="NAME", help="a package to leave out"
     )
-    group.add_argument("--all", action="store_true", dest="show_same", help="list matches too")
+    group.add_argument(
+        "--all",
+        action="store_true",
+        dest="show_same",
+        help="list matches, and rows set aside (dev, tooling, project), too",
+    )
     group.add_argument(
         "--fail-on",
         choices=("error", "warning", "info"),

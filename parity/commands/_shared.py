@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 
 from parity.config import ParityConfig, Settings, load_config, merge
 from parity.engine.build import BuildOptions
@@ -86,7 +87,9 @@ def print_hints(
     from parity.hints import fix_hints
     from parity.output import output_requests
 
-    hints = fix_hints(report, local, container, policy_for(args))
+    # Rows set aside (development-only, installer tooling, the project) need no fixing.
+    counted = replace(report, packages=tuple(report.counted_packages()))
+    hints = fix_hints(counted, local, container, policy_for(args))
     if not hints:
         return
     data_on_stdout = any(
