@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from parity.config import ParityConfig, Settings, load_config, merge
@@ -272,14 +273,17 @@ def _report(
     from parity.compare import NamedEnvironment, compare
     from parity.formats import render
     from parity.hints import fix_hints
+    from parity.sources.project import read_project_facts
 
     policy = settings.policy()
+    facts = read_project_facts(project_dir, settings.dev_requirements)
     report = compare(
-        NamedEnvironment("local", local), NamedEnvironment("container", container), policy
+        NamedEnvironment("local", local), NamedEnvironment("container", container), policy, facts
     )
     doctor.ok("check: ran (the report is below)")
     doctor.section("Report", render(report, "table"))
-    hints = list(fix_hints(report, local, container, policy))
+    counted = replace(report, packages=tuple(report.counted_packages()))
+    hints = list(fix_hints(counted, local, container, policy))
     hints += _venv_advice(local, container, project_dir)
     if hints:
         doctor.section("Fix hints (pip commands: run them in the activated venv)", "\n".join(hints))
