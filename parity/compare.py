@@ -265,10 +265,11 @@ def _compare_packages(
     left_env, right_env = left.environment, right.environment
     if left_env.level == Level.DECLARED and right_env.level == Level.DECLARED:
         return _compare_declarations(left, right, left_markers, policy)
-    if left_env.level == Level.DECLARED:
-        return _compare_declared_with_pins(left, right, right_markers, policy)
+    dev = project.dev if project is not None else frozenset()
+    if left_env.level == Level.DECLARED:  # the right side is the deployed one
+        return _compare_declared_with_pins(left, right, right_markers, policy, dev, True)
     if right_env.level == Level.DECLARED:
-        return _compare_declared_with_pins(right, left, left_markers, policy)
+        return _compare_declared_with_pins(right, left, left_markers, policy, dev)
     return _compare_pins(left, right, left_markers, right_markers, policy, project)
 
 
@@ -583,6 +584,8 @@ def _compare_declared_with_pins(
     pinned: NamedEnvironment,
     pinned_markers: Mapping[str, str] | None,
     policy: Policy,
+    dev: Set[str] = frozenset(),
+    deployed: bool = False,
 ) -> tuple[list[PackageRow], int]:
     """Check each declared requirement against the other side's installed or locked versions.
 
@@ -608,7 +611,9 @@ def _compare_declared_with_pins(
                 )
             continue
         compared.add(requirement.key)
-        row = _check_requirement(declared.name, requirement, pinned.name, packages, policy)
+        row = _check_requirement(
+            declared.name, requirement, pinned.name, packages, policy, dev, deployed
+        )
         if row is not None and (row.status != Status.SAME or policy.show_same):
             rows.append(row)
     return rows, len(compared)
@@ -629,7 +634,13 @@ def _check_requirement(
     pinned_name: str,
     packages: Mapping[str, Package],
     policy: Policy,
+    dev: Set[str] = frozenset(),
+    deployed: bool = False,
 ) -> PackageRow | None:
+    """The row of one declared requirement; ``dev`` names those declared for development.
+
+    A development requirement installed on a ``deployed`` side is a warning.
+    """
     name = requirement.key
     package = packages.get(name)
     where = _declared_at(requirement)
@@ -640,10 +651,19 @@ def _check_requirement(
     if package is None:
         if requirement.is_constraint:
             return None  # a constraint only limits what is installed
+        if dev and name in dev:
+            severity = policy.severity_for(name, "dev", Severity.INFO)
+            return PackageRow(
+                name, values, Status.DEV, severity, missing_from=(pinned_name,), declared_at=where
+            )
         severity = policy.severity_for(name, "missing", Severity.ERROR)
         return PackageRow(
             name, values, Status.MISSING, severity, missing_from=(pinned_name,), declared_at=where
         )
+    if deployed and name in dev and not requirement.is_constraint:
+        severity = policy.severity_for(name, "dev", Severity.WARNING)
+        detail = f"declared for development only, installed in {pinned_name}"
+        return PackageRow(name, values, Status.DEV, severity, detail=detail, declared_at=where)
     if requirement.specifier and not specifier_allows(requirement.specifier, package.version):
         severity = policy.severity_for(name, "unsatisfied", Severity.ERROR)
         return PackageRow(

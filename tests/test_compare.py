@@ -425,3 +425,28 @@ def test_drift_is_symmetric(left: dict[str, str], right: dict[str, str]) -> None
     assert sorted((r.name, r.status) for r in forward.packages) == sorted(
         (r.name, r.status) for r in backward.packages
     )
+
+
+def test_a_declared_dev_requirement() -> None:
+    requirements = declared(Requirement("flask", "==3.1.1"), Requirement("pytest", ">=8"))
+    flask = Package("flask", "3.1.1")
+    facts = ProjectFacts(dev=frozenset({"pytest"}), main=frozenset({"flask"}))
+    absent = compare(
+        NamedEnvironment("local", requirements),
+        NamedEnvironment("container", installed(flask, kind="image")),
+        None,
+        facts,
+    )
+    assert [(row.name, row.status, row.severity) for row in absent.packages] == [
+        ("pytest", Status.DEV, Severity.INFO)
+    ]
+    assert not absent.has_drift
+    shipped = compare(
+        NamedEnvironment("local", requirements),
+        NamedEnvironment("container", installed(flask, Package("pytest", "8.4.1"), kind="image")),
+        None,
+        facts,
+    )
+    assert [(row.name, row.status, row.severity) for row in shipped.packages] == [
+        ("pytest", Status.DEV, Severity.WARNING)
+    ]
