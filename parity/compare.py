@@ -306,8 +306,12 @@ def _compare_pins(
     keys = left_packages.keys() | right_packages.keys()
     rows: list[PackageRow] = []
     tooling = policy.include_tooling
-    left_roles = package_roles(left.environment, project, include_tooling=tooling)
-    right_roles = package_roles(right.environment, project, include_tooling=tooling)
+    left_roles = package_roles(
+        left.environment, project, include_tooling=tooling, keys=left_packages.keys()
+    )
+    right_roles = package_roles(
+        right.environment, project, include_tooling=tooling, keys=right_packages.keys()
+    )
     roles = _SideRoles(left.name, left_roles, right.name, right_roles, project)
     set_aside_tooling = 0
     indexes: dict[str, dict[str, list[tuple[str, str | None]]]] = {}
@@ -368,11 +372,17 @@ class _SideRoles:
     project: ProjectFacts | None
     same_tooling: int = 0  # tooling packages equal on both sides (not counted as compared)
 
+    def __post_init__(self) -> None:
+        self.with_roles = self.left.tooling | self.left.dev | self.right.tooling | self.right.dev
+        self.project_name = self.project.name if self.project is not None else None
+
     def row(
         self, key: str, left: Package | None, right: Package | None, policy: Policy
     ) -> PackageRow | None:
         """The row of a package with a role, or None for an ordinary package."""
-        if self.project is not None and key == self.project.name:
+        if key not in self.with_roles and key != self.project_name:
+            return None
+        if key == self.project_name:
             return self._project_row(key, left, right, policy)
         present = [
             (name, roles)

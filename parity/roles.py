@@ -8,7 +8,7 @@ nor a development tool) keeps being compared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,16 +29,25 @@ NO_ROLES = Roles()
 
 
 def package_roles(
-    environment: Environment, facts: ProjectFacts | None, *, include_tooling: bool = False
+    environment: Environment,
+    facts: ProjectFacts | None,
+    *,
+    include_tooling: bool = False,
+    keys: Set[str] | None = None,
 ) -> Roles:
-    """The roles of ``environment``'s packages (see the module docstring)."""
+    """The roles of ``environment``'s packages (see the module docstring).
+
+    ``keys``: the PEP 503 names of its packages, when the caller has them already.
+    """
     facts = facts or ProjectFacts()
-    graph = dependency_graph(environment)
-    if not graph:
-        return NO_ROLES
+    if keys is None:
+        keys = {package.key for package in environment.packages}
     runtime = facts.main | ({facts.name} if facts.name else set())
-    tooling_roots = set() if include_tooling else (INSTALLERS & graph.keys()) - runtime
-    dev_roots = (facts.dev & graph.keys()) - runtime
+    tooling_roots = set() if include_tooling else (INSTALLERS & keys) - runtime
+    dev_roots = (facts.dev & keys) - runtime
+    if not tooling_roots and not dev_roots:
+        return NO_ROLES  # nothing to set aside: no need to read the dependency graph
+    graph = dependency_graph(environment)
     tooling_reach = _closure(tooling_roots, graph)
     dev_reach = _closure(dev_roots, graph)
     app_roots = (graph.keys() - tooling_reach - dev_reach) | (runtime & graph.keys())
