@@ -75,7 +75,7 @@ def compare(
         f"{named.name}: {warning}"
         for named in (left, right)
         for warning in named.environment.warnings
-    )
+    ) + tuple(f"project: {warning}" for warning in (project.warnings if project else ()))
     return Report(
         sides,
         interpreter_rows,

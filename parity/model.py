@@ -163,3 +163,4 @@ class ProjectFacts:
     dev: frozenset[str] = frozenset()
     main: frozenset[str] = frozenset()
     sources: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # files that could not be read for this, and why

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from parity.errors import SourceError
 from parity.sources.project import is_dev_requirements_file, read_project_facts
 from tests.conftest import SAMPLES
 
@@ -125,11 +124,21 @@ def test_dev_file_names(path: str, dev: bool) -> None:
     assert is_dev_requirements_file(path) is dev
 
 
-def test_an_unreadable_dev_file_names_its_line(tmp_path: Path) -> None:
-    project = write(tmp_path, {"requirements-dev.txt": "pytest\n--no-such-option\n"})
-    with pytest.raises(SourceError) as caught:
-        read_project_facts(str(project))
-    assert "requirements-dev.txt" in str(caught.value)
+def test_an_unreadable_file_is_a_warning_naming_its_line(tmp_path: Path) -> None:
+    project = write(
+        tmp_path,
+        {
+            "requirements.txt": "flask\n",
+            "requirements-dev.txt": "pytest\n--no-such-option\n",
+            "pyproject.toml": "[project\n",
+            "Pipfile": "[packages]\nrequests = '*'\n[dev-packages]\nruff = '*'\n",
+        },
+    )
+    facts = read_project_facts(str(project))
+    assert facts.dev == {"ruff"} and facts.main == {"requests", "flask"}  # what could be read
+    assert len(facts.warnings) == 2
+    assert "requirements-dev.txt:2" in facts.warnings[1]
+    assert "pyproject.toml" in facts.warnings[0]
 
 
 def test_nothing_declared(tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from parity.errors import SourceError
 from parity.model import Package, ProjectFacts, Requirement, canonical_name
 
 MAIN_REQUIREMENTS = (
@@ -42,28 +43,42 @@ _DEV_WORDS = re.compile(
 
 
 def read_project_facts(project_dir: str, dev_requirements: Sequence[str] = ()) -> ProjectFacts:
-    """The project's name and its runtime and development declarations (module docstring)."""
+    """The project's name and its runtime and development declarations (module docstring).
+
+    A file that cannot be read leaves its declarations out, with a warning: these facts
+    only soften verdicts, so they never stop a check.
+    """
     name: str | None = None
     main: set[str] = set()
     dev: set[str] = set()
     sources: list[str] = []
+    warnings: list[str] = []
     pyproject = os.path.join(project_dir, "pyproject.toml")
     if os.path.isfile(pyproject):
         from parity.sources.pyproject import read_declared_roles
 
-        project_name, runs, develops = read_declared_roles(pyproject)
-        name = project_name or None
-        main |= runs
-        dev |= develops
-        sources.append(pyproject)
-    pipfile_main, pipfile_dev, pipfile_sources = _pipenv_roles(project_dir)
-    main |= pipfile_main
-    dev |= pipfile_dev
-    sources += pipfile_sources
-    req_main, req_dev, req_sources = requirements_roles(project_dir, dev_requirements)
-    main |= req_main
-    dev |= req_dev
-    sources += req_sources
+        try:
+            project_name, runs, develops = read_declared_roles(pyproject)
+        except SourceError as error:
+            warnings.append(_unread(error))
+        else:
+            name = project_name or None
+            main |= runs
+            dev |= develops
+            sources.append(pyproject)
+    readers: list[Callable[[str], tuple[set[str], set[str], list[str]]]] = [
+        _pipenv_roles,
+        lambda folder: requirements_roles(folder, dev_requirements, warnings),
+    ]
+    for reader in readers:
+        try:
+            found_main, found_dev, found_sources = reader(project_dir)
+        except SourceError as error:
+            warnings.append(_unread(error))
+            continue
+        main |= found_main
+        dev |= found_dev
+        sources += found_sources
     if name is None:
         from parity.sources.pipfile import local_project_name
 
@@ -72,7 +87,11 @@ def read_project_facts(project_dir: str, dev_requirements: Sequence[str] = ()) -
     dev -= main
     if name:
         dev.discard(name)
-    return ProjectFacts(name, frozenset(dev), frozenset(main), tuple(sources))
+    return ProjectFacts(name, frozenset(dev), frozenset(main), tuple(sources), tuple(warnings))
+
+
+def _unread(error: SourceError) -> str:
+    return f"{error}: its development declarations are not used"
 
 
 def _pipenv_roles(project_dir: str) -> tuple[set[str], set[str], list[str]]:
@@ -99,9 +118,13 @@ def _pipenv_roles(project_dir: str) -> tuple[set[str], set[str], list[str]]:
 
 
 def requirements_roles(
-    project_dir: str, dev_requirements: Sequence[str] = ()
+    project_dir: str, dev_requirements: Sequence[str] = (), warnings: list[str] | None = None
 ) -> tuple[set[str], set[str], list[str]]:
-    """Names the main requirements file (and its includes) asks for, and the dev files' others."""
+    """Names the main requirements file (and its includes) asks for, and the dev files' others.
+
+    A development file that cannot be read is left out with a warning in ``warnings``
+    (raised when None).
+    """
     from parity.sources.requirements import parse_requirements
 
     main_file = next(
@@ -126,7 +149,13 @@ def requirements_roles(
         real = os.path.realpath(path)
         if real in main_files or not os.path.isfile(path) or path in sources:
             continue
-        parsed = parse_requirements(path)
+        try:
+            parsed = parse_requirements(path)
+        except SourceError as error:
+            if warnings is None:
+                raise
+            warnings.append(_unread(error))
+            continue
         included = {os.path.realpath(file) for file in parsed.files}
         production = bool(_PRODUCTION_WORDS.search(Path(path).stem.lower()))
         if path in named or (
