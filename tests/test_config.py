@@ -113,6 +113,7 @@ def test_relative_project_dir_gives_paths_relative_to_the_working_directory(
         ("local-is-container-kind", "parity.toml", 1, ["'image'", "local side"]),
         ("container-is-local-kind", "pyproject.toml", 2, ["'requirements'", "container side"]),
         ("empty-target", "parity.toml", 1, ["target", "must not be empty"]),
+        ("dev-requirements-type", "parity.toml", 1, ["dev-requirements", "list of file paths"]),
         ("bad-toml", "parity.toml", 3, ["invalid TOML"]),
         ("tool-parity-not-table", "pyproject.toml", 5, ["[tool.parity] must be a table"]),
     ],
@@ -232,3 +233,13 @@ def test_severity_table_reaches_compare() -> None:
     }
     (python_row,) = report.interpreter
     assert python_row.severity is Severity.NONE  # python_version:patch
+
+
+def test_dev_requirements_name_more_development_files(tmp_path: Path) -> None:
+    (tmp_path / "parity.toml").write_text(
+        'dev-requirements = ["ci/requirements.txt"]\n', encoding="utf-8"
+    )
+    config = load_config(str(tmp_path))
+    assert config.dev_requirements == ("ci/requirements.txt",)
+    settings = merge(config, ParityConfig(), {})
+    assert settings.dev_requirements == ("ci/requirements.txt",)

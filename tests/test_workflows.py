@@ -189,6 +189,15 @@ def test_workflow_passes_clean_and_fails_on_real_drift(
     assert report["summary"]["set_aside"].keys() == workflow.set_aside
     pytest_row = next(row for row in report["packages"] if row["name"] == "pytest")
     assert (pytest_row["status"], pytest_row["severity"]) == ("dev", "info")
+    # The table lists none of them and says what it set aside; --all lists them.
+    env = {"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""}
+    table = run_parity("check", str(project), env=env)
+    assert table.returncode == 0 and "Packages" not in table.stdout, table.stdout
+    counted = sum(report["summary"]["set_aside"].values())
+    assert f"{counted} rows not counted: " in table.stdout
+    assert "--all lists them" in table.stdout
+    listed = run_parity("check", str(project), "--all", env=env)
+    assert "pytest" in listed.stdout and "--all lists them" not in listed.stdout
 
     # Drift on both sides: a package installed by hand on the laptop, a version changed
     # in the image and a development tool shipped in it.
