@@ -144,3 +144,13 @@ def test_an_unreadable_file_is_a_warning_naming_its_line(tmp_path: Path) -> None
 def test_nothing_declared(tmp_path: Path) -> None:
     facts = read_project_facts(str(tmp_path))
     assert (facts.name, facts.dev, facts.main) == (None, frozenset(), frozenset())
+
+
+def test_a_named_file_that_is_missing_is_a_warning(tmp_path: Path) -> None:
+    facts = read_project_facts(str(tmp_path), ("requirements/ci.txt",))
+    assert len(facts.warnings) == 1 and "requirements/ci.txt" in facts.warnings[0]
+
+
+def test_an_unreadable_file_that_is_not_for_development_is_not_a_warning(tmp_path: Path) -> None:
+    project = write(tmp_path, {"requirements_linux.txt": "torch==2.0 --index-url\n"})
+    assert read_project_facts(str(project)).warnings == ()

@@ -147,20 +147,21 @@ def requirements_roles(
     named = [os.path.join(project_dir, path) for path in dev_requirements]
     for path in [*named, *_candidate_files(project_dir)]:
         real = os.path.realpath(path)
-        if real in main_files or not os.path.isfile(path) or path in sources:
+        if real in main_files or path in sources:
             continue
+        production = bool(_PRODUCTION_WORDS.search(Path(path).stem.lower()))
+        wanted = path in named or (not production and is_dev_requirements_file(path))
         try:
             parsed = parse_requirements(path)
         except SourceError as error:
+            if not wanted:
+                continue  # read only to see whether it includes the main file
             if warnings is None:
                 raise
             warnings.append(_unread(error))
             continue
         included = {os.path.realpath(file) for file in parsed.files}
-        production = bool(_PRODUCTION_WORDS.search(Path(path).stem.lower()))
-        if path in named or (
-            not production and (is_dev_requirements_file(path) or main_files & included)
-        ):
+        if wanted or (not production and main_files & included):
             dev |= _keys(r for r in parsed.requirements if not r.is_constraint)
             sources.append(path)
     return main, dev - main, sources
