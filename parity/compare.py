@@ -68,6 +68,7 @@ def compare(
             named.environment.ref,
             named.environment.description,
             named.environment.image_id,
+            named.environment.python_choice,
         )
         for named in (left, right)
     )

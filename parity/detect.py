@@ -1,7 +1,9 @@
 """Choosing the sides of ``parity check`` from what a project folder holds.
 
 Local side, first match wins:
-  1. a virtualenv: $VIRTUAL_ENV, then PROJECT/.venv, then PROJECT/venv (what is installed);
+  1. a virtualenv (what is installed): $VIRTUAL_ENV, $UV_PROJECT_ENVIRONMENT, PROJECT/.venv,
+     the venv Poetry or Pipenv keeps for the project outside it, then any folder at the
+     project root with a pyvenv.cfg (venv/, env/, ...): see parity.sources.venv;
   2. a lock file: poetry.lock, uv.lock, pylock.toml (or one pylock.NAME.toml), Pipfile.lock;
   3. a declaration: Pipfile, then pyproject.toml when it declares dependencies;
   4. requirements.txt.
@@ -28,17 +30,28 @@ LOCK_FILES = (
 
 def detect_local_source(project_dir: str, environ: Mapping[str, str]) -> SourceRef:
     """The most exact local side the project has (see the module docstring)."""
-    from parity.sources.venv import detect_local_venv
+    return detect_local(project_dir, environ)[0]
 
-    venv = detect_local_venv(project_dir, environ)
-    if venv is not None:
-        return SourceRef("venv", venv)
+
+def detect_local(project_dir: str, environ: Mapping[str, str]) -> tuple[SourceRef, str]:
+    """The local side and why it was chosen (naming the other venvs found, if any)."""
+    from parity.sources.venv import find_local_venvs
+
+    venvs = find_local_venvs(project_dir, environ)
+    if venvs:
+        chosen, others = venvs[0], venvs[1:]
+        why = chosen.why
+        if others:
+            also = "; ".join(f"{other.why}: --local venv:{other.path}" for other in others)
+            why += f"; also found {also}"
+        return SourceRef("venv", chosen.path), why
     declared = detect_declared_source(project_dir)
     if declared is not None:
-        return declared
+        return declared, "no virtualenv found"
     raise UsageError(
-        f"{project_dir}: no local environment found (no $VIRTUAL_ENV, .venv, venv, lock file, "
-        "Pipfile, pyproject.toml or requirements.txt); name one with --local"
+        f"{project_dir}: no local environment found (no $VIRTUAL_ENV, no folder with a "
+        "pyvenv.cfg, no Poetry or Pipenv venv for it, no lock file, Pipfile, pyproject.toml "
+        "or requirements.txt); name one with --local"
     )
 
 

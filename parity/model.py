@@ -145,6 +145,7 @@ class Environment:
     warnings: tuple[str, ...] = ()
     description: str = ""  # e.g. "image built from ./Dockerfile (sha256:...)"
     image_id: str | None = None  # container sides: the probed image's ID
+    python_choice: str = ""  # container sides: the interpreter probed, and why it was chosen
 
     def packages_by_key(self) -> dict[str, Package]:
         return {package.key: package for package in self.packages}

@@ -18,6 +18,9 @@ from typing import TextIO
 from parity.errors import UsageError
 from parity.report import Report
 
+# Not a --format: the verdict line alone, on stdout when every report goes to a file.
+SUMMARY = "summary"
+
 
 @dataclass(frozen=True)
 class OutputRequest:
@@ -30,8 +33,8 @@ class OutputRequest:
 def output_requests(args: argparse.Namespace) -> list[OutputRequest]:
     """The ``--format``/``--output`` pairs; a table on stdout when none is given.
 
-    When every requested format goes to a file, the table still goes to stdout (for
-    the log) unless ``-q``.
+    When every requested format goes to a file, stdout carries only the one-line summary
+    (``SUMMARY``: the verdict line, for the log), and nothing with ``-q``.
     """
     pairs = [OutputRequest(name, path) for name, path in (args.outputs or [])]
     if not pairs:
@@ -39,7 +42,7 @@ def output_requests(args: argparse.Namespace) -> list[OutputRequest]:
     if sum(1 for pair in pairs if pair.path is None) > 1:
         raise UsageError("only one --format can go to standard output; give the others --output")
     if all(pair.path is not None for pair in pairs) and not args.quiet:
-        pairs.insert(0, OutputRequest("table", None))
+        pairs.insert(0, OutputRequest(SUMMARY, None))
     return pairs
 
 
@@ -125,6 +128,10 @@ def write_report_set(
             quiet_parity = not any(report.has_drift for _, report in reports)
             if args.quiet and quiet_parity and request.format_name == "table":
                 continue
+            if request.format_name == SUMMARY:
+                sys.stdout.write(summary_lines(reports))
+                sys.stdout.flush()
+                continue
             styled = stdout_is_styled(sys.stdout)
             width = shutil.get_terminal_size((100, 24)).columns
             text = render_set(reports, skipped, request.format_name, styled=styled, width=width)
@@ -141,9 +148,24 @@ def write_outputs(args: argparse.Namespace, report: Report) -> None:
         if request.path is None:
             if args.quiet and not report.has_drift and request.format_name == "table":
                 continue  # quiet and all is well: say nothing
+            if request.format_name == SUMMARY:
+                sys.stdout.write(summary_lines([("", report)]))
+                sys.stdout.flush()
+                continue
             styled = stdout_is_styled(sys.stdout)
             width = shutil.get_terminal_size((100, 24)).columns
             sys.stdout.write(render(report, request.format_name, styled=styled, width=width))
             sys.stdout.flush()
         else:
             write_atomically(request.path, render(report, request.format_name))
+
+
+def summary_lines(reports: list[tuple[str, Report]]) -> str:
+    """The verdict line of each report (``service NAME: ...`` for several)."""
+    from parity.formats.table import verdict_line
+
+    lines = [
+        f"service {name}: {verdict_line(report)}" if name else verdict_line(report)
+        for name, report in reports
+    ]
+    return "\n".join(lines) + "\n"

@@ -42,6 +42,8 @@ class Progress:
             self._show(f"probing image {event.detail}")
             if self.verbose:
                 self._print(f"probing image {event.detail}")
+        elif event.stage == "python" and event.detail:
+            self.note(f"container Python: {event.detail}")
         elif event.stage == "cached" and self.verbose:
             self._print(f"probe result for image {event.detail} taken from the cache")
 

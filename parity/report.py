@@ -78,6 +78,7 @@ class Side:
     ref: str
     description: str = ""
     image_id: str | None = None
+    python_choice: str = ""  # container sides: the interpreter probed, and why it was chosen
 
 
 @dataclass(frozen=True)

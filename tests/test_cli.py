@@ -76,7 +76,7 @@ def test_format_and_output_pairs() -> None:
     assert outputs() == [("table", None)]
     assert outputs("--format", "json") == [("json", None)]
     assert outputs("--format", "json", "--output", "r.json") == [
-        ("table", None),
+        ("summary", None),
         ("json", "r.json"),
     ]
     assert outputs("-q", "--format", "json", "--output", "r.json") == [("json", "r.json")]

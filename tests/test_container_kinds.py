@@ -259,7 +259,7 @@ def test_static_equals_probe(
 ) -> None:
     image = built(name)
     probed = json.loads(probe_image(docker_client, image, python))
-    static = json.loads(static_probe_output(docker_client, image, python=python))
+    static = json.loads(static_probe_output(docker_client, image, python=python)[0])
     assert static["distributions"] == probed["distributions"]
     for field in INTERPRETER_FIELDS:
         assert static["interpreter"][field] == probed["interpreter"][field], field

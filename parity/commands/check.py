@@ -14,7 +14,7 @@ from parity.commands._shared import (
     settings_for,
 )
 from parity.compare import NamedEnvironment, compare, compare_with_declaration
-from parity.detect import detect_container_source, detect_declared_source, detect_local_source
+from parity.detect import detect_container_source, detect_declared_source, detect_local
 from parity.errors import UsageError
 from parity.model import Environment
 from parity.output import write_outputs, write_report_set
@@ -38,8 +38,8 @@ def run_check(args: argparse.Namespace) -> int:
         if settings.local:
             local = parse_source(settings.local)
         else:
-            local = detect_local_source(project_dir, os.environ)
-            progress.note(f"local side: {local} (detected; --local overrides)")
+            local, why = detect_local(project_dir, os.environ)
+            progress.note(f"local side: {local} ({why}; --local overrides)")
             if local.kind == "venv":
                 declared = detect_declared_source(project_dir)
                 if declared is not None:

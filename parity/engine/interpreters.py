@@ -7,9 +7,21 @@ no file body, a few milliseconds each). The engine resolves symbolic links insid
 container's root, never the host's. So the probe container starts exactly once, with the
 absolute path of the interpreter, and ``--static`` needs no process at all.
 
-The default choice, in order: the image's own program when it is a Python (``ENTRYPOINT``
-or ``CMD`` such as ``["python", "app.py"]``: what users really run), then ``python3``,
-then ``python``, then any other interpreter on PATH (``python3.X``, ``python2.7``).
+The default choice is the Python the application runs with, read from the image's config
+(``Entrypoint``, ``Cmd``, ``WorkingDir``, ``Env``, ``User``), in order:
+
+1. the program itself when it is a Python (``["python", "app.py"]``, ``/app/.venv/bin/python``);
+2. a script it runs (``/app/.venv/bin/gunicorn``, ``uvicorn`` on PATH): its ``#!`` line
+   names the interpreter;
+3. ``poetry run``, ``uv run``, ``pipenv run``, ``pdm run``, ``hatch run``: that tool's
+   environment for the project in the working directory (its in-project ``.venv``, the
+   tool's variables, its default virtualenv folder);
+4. ``VIRTUAL_ENV`` in the image's environment;
+5. a venv in the working directory (``.venv``, ``venv``, ``env``);
+6. the image's PATH: ``python3``, then ``python``, then any other (``python3.X``, 2.7).
+
+A shell form (``/bin/sh -c "exec poetry run ..."``) and an init wrapper (``tini --``) are
+looked through. Every choice carries its reason, for the progress note and the report.
 """
 
 from __future__ import annotations
@@ -19,10 +31,12 @@ import io
 import json
 import posixpath
 import re
+import shlex
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 from parity.errors import EngineError, NoInterpreterError, ProbeError
@@ -89,8 +103,9 @@ class InterpreterCandidate:
     path: str  # how it is invoked: "/opt/venv/bin/python3" (what sys.executable will say)
     real_path: str  # symlinks resolved inside the image: "/usr/local/bin/python3.11"
     version: str | None  # "3.11" when the real file's name says so
-    found_by: str  # "entrypoint", "PATH", "--python"
+    found_by: str  # "entrypoint", "PATH", "--python", "script", "poetry", "VIRTUAL_ENV", ...
     shadowed: bool = False  # an earlier PATH directory has a file of the same name
+    reason: str = ""  # why: "`poetry run` in the image's command: Poetry's in-project venv"
 
     @property
     def name(self) -> str:
@@ -100,6 +115,10 @@ class InterpreterCandidate:
         version = f" (Python {self.version})" if self.version else ""
         target = f" -> {self.real_path}" if self.real_path != self.path else ""
         return f"{self.path}{target}{version}"
+
+    def explain(self) -> str:
+        """``/app/.venv/bin/python (`poetry run` in the image's command: ...)``."""
+        return f"{self.path} ({self.reason})" if self.reason else self.path
 
 
 @dataclass(frozen=True)
@@ -156,16 +175,51 @@ def search_path(env: Mapping[str, str]) -> tuple[str, ...]:
 def python_program(program: Sequence[str]) -> str | None:
     """The image's program when it is a Python interpreter (``python``, ``/x/bin/python3.11``).
 
-    An init wrapper in front (``tini --``, ``dumb-init``) is looked through.
+    An init wrapper in front (``tini --``, ``dumb-init``) and a shell form are looked through.
     """
-    words = list(program)
-    while words and posixpath.basename(words[0]) in _INIT_WRAPPERS:
-        words = words[1:]
-        while words and words[0].startswith("-"):
-            words = words[1:]
+    words = command_words(program)
     if words and _PYTHON_PROGRAM.match(posixpath.basename(words[0])):
         return words[0]
     return None
+
+
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SEPARATORS = frozenset({"&&", "||", ";", "|", "&"})
+RUNNERS = ("poetry", "uv", "pipenv", "pdm", "hatch")
+
+
+def command_words(program: Sequence[str]) -> list[str]:
+    """The words of the command the image really runs, wrappers and shell form peeled off.
+
+    ``["tini", "--", "/bin/sh", "-c", "cd /app && exec poetry run app"]`` gives
+    ``["poetry", "run", "app"]``: the last command of a chain, without ``exec``, ``env`` or
+    ``NAME=value`` in front.
+    """
+    words = list(program)
+    for _ in range(4):
+        while words and posixpath.basename(words[0]) in _INIT_WRAPPERS:
+            words = words[1:]
+            while words and words[0].startswith("-"):
+                words = words[1:]
+        while words and (words[0] in ("exec", "env") or _ASSIGNMENT.match(words[0])):
+            words = words[1:]
+        if len(words) >= 3 and posixpath.basename(words[0]) in _SHELLS and words[1] == "-c":
+            try:
+                tokens = shlex.split(words[2], comments=True)
+            except ValueError:
+                return words
+            commands: list[list[str]] = [[]]
+            for token in tokens:
+                if token in _SEPARATORS:
+                    commands.append([])
+                else:
+                    commands[-1].append(token)
+            nonempty = [command for command in commands if command]
+            words = nonempty[-1] if nonempty else []
+            continue
+        break
+    return words
 
 
 def version_from_name(path: str) -> str | None:
@@ -455,21 +509,206 @@ def locate_interpreter(
     if python:
         found = which(files, directories, python, "--python")
         if found is not None:
-            return found
+            return _with_reason(found, "named with --python")
         raise _not_found(files, directories, f"no {python}")
-    program = python_program(facts.program)
-    if program is not None:
-        found = which(files, directories, program, "entrypoint")
+    for step in (_from_program, _from_virtual_env, _from_working_dir):
+        found = step(files, facts)
         if found is not None:
             return found
     for name in DEFAULT_NAMES:
         found = which(files, directories, name)
         if found is not None:
-            return found
+            return _with_reason(found, f"the first {name} on the image's PATH")
     others = list_interpreters(files, directories)
     if others:
-        return others[0]
+        return _with_reason(others[0], "the first Python on the image's PATH")
     raise _not_found(files, directories, "no python3 or python")
+
+
+def _with_reason(candidate: InterpreterCandidate, reason: str) -> InterpreterCandidate:
+    return replace(candidate, reason=reason)
+
+
+def _from_program(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandidate | None:
+    """The Python the image's command runs: itself, a script's shebang, or a tool's venv."""
+    words = command_words(facts.program)
+    if not words:
+        return None
+    directories = facts.search_path
+    program = words[0]
+    name = posixpath.basename(program)
+    if _PYTHON_PROGRAM.match(name):
+        found = which(files, directories, program, "entrypoint")
+        return None if found is None else _with_reason(found, f"the image's command runs {program}")
+    if name in RUNNERS and len(words) > 1 and words[1] == "run":
+        return tool_environment(files, facts, name)
+    script = _script_path(files, directories, program)
+    if script is None:
+        return None
+    found = _shebang_interpreter(files, facts, script)
+    if found is None:
+        return None
+    return _with_reason(found, f"the image's command runs {script}, whose #! line names it")
+
+
+def _script_path(files: ContainerFiles, directories: Sequence[str], program: str) -> str | None:
+    if "/" in program:
+        return posixpath.normpath(posixpath.join("/", program))
+    for directory in directories:
+        path = posixpath.join(directory, program)
+        followed = files.follow(path)
+        if followed is not None and followed[1].is_executable:
+            return path
+    return None
+
+
+_SCRIPT_CAP = 64 * 1024  # a script worth reading a #! line from; binaries are larger
+_PIP_LONG_SHEBANG = re.compile(r"""^'''exec' "?([^"\s]+)"? """)
+
+
+def _shebang_interpreter(
+    files: ContainerFiles, facts: ImageFacts, script: str
+) -> InterpreterCandidate | None:
+    """The Python a script's ``#!`` line names (``/usr/bin/env python3`` looked up on PATH)."""
+    head = files.read_file(script, _SCRIPT_CAP)
+    if not head or not head.startswith(b"#!"):
+        return None
+    lines = head.decode("utf-8", "replace").splitlines()
+    words = lines[0][2:].split()
+    if words and posixpath.basename(words[0]) in _SHELLS and len(lines) > 1:
+        match = _PIP_LONG_SHEBANG.match(lines[1])  # pip's form for long interpreter paths
+        words = [match.group(1)] if match else []
+    if words and posixpath.basename(words[0]) == "env":
+        words = [word for word in words[1:] if not word.startswith("-")][:1]
+    if not words or not _PYTHON_PROGRAM.match(posixpath.basename(words[0])):
+        return None
+    return which(files, facts.search_path, words[0], "script")
+
+
+def _is_off(value: str) -> bool:
+    return value.strip().lower() in ("false", "0", "no", "off")
+
+
+def tool_environment(
+    files: ContainerFiles, facts: ImageFacts, tool: str
+) -> InterpreterCandidate | None:
+    """The venv ``TOOL run`` uses for the project in the image's working directory."""
+    from parity.sources.venv import pipenv_env_name, poetry_env_name
+
+    env = facts.env
+    workdir = facts.working_dir or "/"
+    in_project = posixpath.join(workdir, ".venv")
+    places: list[tuple[str, str]] = []
+    if tool == "uv":
+        custom = env.get("UV_PROJECT_ENVIRONMENT", "")
+        if custom:
+            path = posixpath.normpath(posixpath.join(workdir, custom))
+            places.append((path, f"uv's UV_PROJECT_ENVIRONMENT ({path})"))
+        else:
+            places.append((in_project, f"uv's project environment {in_project}"))
+    elif tool == "poetry":
+        if not _is_off(env.get("POETRY_VIRTUALENVS_IN_PROJECT", "")):
+            places.append((in_project, f"Poetry's in-project venv {in_project}"))
+        name = _project_name(files, workdir)
+        if name and not _is_off(env.get("POETRY_VIRTUALENVS_CREATE", "")):
+            cache = env.get("POETRY_CACHE_DIR") or posixpath.join(
+                _home(files, facts), ".cache", "pypoetry"
+            )
+            folder = env.get("POETRY_VIRTUALENVS_PATH") or posixpath.join(cache, "virtualenvs")
+            base = poetry_env_name(name, files.realpath(workdir))
+            for minor in _MINORS:
+                path = posixpath.join(folder, f"{base}-py{minor}")
+                places.append((path, f"Poetry's venv for {workdir}: {path}"))
+    elif tool == "pipenv":
+        if not _is_off(env.get("PIPENV_VENV_IN_PROJECT", "")):
+            places.append((in_project, f"Pipenv's in-project venv {in_project}"))
+        home = env.get("WORKON_HOME") or posixpath.join(
+            env.get("XDG_DATA_HOME") or posixpath.join(_home(files, facts), ".local", "share"),
+            "virtualenvs",
+        )
+        path = posixpath.join(home, env.get("PIPENV_CUSTOM_VENV_NAME") or pipenv_env_name(workdir))
+        places.append((path, f"Pipenv's venv for {workdir}: {path}"))
+    else:  # pdm, hatch: their in-project venv
+        places.append((in_project, f"{tool}'s in-project venv {in_project}"))
+    for path, why in places:
+        found = _venv_interpreter(files, path, tool)
+        if found is not None:
+            return _with_reason(found, f"`{tool} run` in the image's command: {why}")
+    return None
+
+
+_MINORS = (*(f"3.{minor}" for minor in range(16, 4, -1)), "2.7")
+
+
+def _venv_interpreter(
+    files: ContainerFiles, venv: str, found_by: str
+) -> InterpreterCandidate | None:
+    """``VENV/bin/python`` when ``venv`` is a virtualenv (pyvenv.cfg) whose python runs."""
+    if files.stat(posixpath.join(venv, "pyvenv.cfg")) is None:
+        return None
+    for name in ("python", "python3"):
+        found = _candidate(files, posixpath.join(venv, "bin", name), found_by)
+        if found is not None:
+            return found
+    return None
+
+
+def _from_virtual_env(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandidate | None:
+    venv = facts.env.get("VIRTUAL_ENV", "")
+    if not venv.startswith("/"):
+        return None
+    found = _venv_interpreter(files, venv, "VIRTUAL_ENV")
+    if found is None:
+        return None
+    return _with_reason(found, f"VIRTUAL_ENV={venv} in the image's environment")
+
+
+def _from_working_dir(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandidate | None:
+    workdir = facts.working_dir or "/"
+    if workdir == "/":
+        return None
+    for name in (".venv", "venv", "env"):
+        found = _venv_interpreter(files, posixpath.join(workdir, name), "workdir")
+        if found is not None:
+            return _with_reason(found, f"a venv in the working directory {workdir}")
+    return None
+
+
+def _project_name(files: ContainerFiles, workdir: str) -> str | None:
+    """The project's name in ``workdir``/pyproject.toml (Poetry's table, else PEP 621's)."""
+    data = files.read_file(posixpath.join(workdir, "pyproject.toml"), _SCRIPT_CAP)
+    if data is None:
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(data.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    tool = document.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    project = document.get("project")
+    for table in (poetry, project):
+        if isinstance(table, dict) and isinstance(table.get("name"), str):
+            return str(table["name"])
+    return None
+
+
+def _home(files: ContainerFiles, facts: ImageFacts) -> str:
+    """$HOME as the engine sets it: the image's, else the user's passwd entry."""
+    if facts.env.get("HOME"):
+        return facts.env["HOME"]
+    user = facts.user.split(":", 1)[0] or "root"
+    if user in ("root", "0"):
+        return "/root"
+    text = (files.read_file("/etc/passwd", _SCRIPT_CAP) or b"").decode("utf-8", "replace")
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 6 and user in (fields[0], fields[2]):
+            return fields[5] or "/"
+    return "/"
 
 
 def _not_found(files: ContainerFiles, directories: Sequence[str], what: str) -> NoInterpreterError:

@@ -86,13 +86,16 @@ def static_probe_output(
     environment: Mapping[str, str] | None = None,
     platform: str | None = None,
     timeout: float = STATIC_TIMEOUT_SECONDS,
-) -> bytes:
-    """What the probe would print for ``image``, read from its files without starting it."""
+) -> tuple[bytes, InterpreterCandidate]:
+    """What the probe would print for ``image``, read from its files without starting it,
+    and the interpreter it was read for (chosen as a run would choose it)."""
     facts = image_facts(client, image, environment or {})
     kernel = _kernel_release(client)
     deadline = time.monotonic() + timeout
     with scout_container(client, image, platform=platform, deadline=deadline) as files:
-        return ImageReader(files, facts, kernel).read(python)
+        reader = ImageReader(files, facts, kernel)
+        interpreter = locate_interpreter(files, facts, python)
+        return reader.read_for(interpreter), interpreter
 
 
 def static_environment(
@@ -109,7 +112,7 @@ def static_environment(
     """The installed-level Environment of ``image_id``, read statically (nothing started)."""
     from parity.probe.parse import parse_probe_output
 
-    output = static_probe_output(
+    output, _ = static_probe_output(
         client, image_id, python=python, environment=environment, platform=platform
     )
     parsed = parse_probe_output(output, kind=kind, ref=ref or image_id, description=description)
@@ -135,7 +138,10 @@ class ImageReader:
 
     def read(self, python: str | None = None) -> bytes:
         """The probe's document, as bytes, for ``python`` (or the default interpreter)."""
-        interpreter = locate_interpreter(self.files, self.facts, python)
+        return self.read_for(locate_interpreter(self.files, self.facts, python))
+
+    def read_for(self, interpreter: InterpreterCandidate) -> bytes:
+        """The probe's document, as bytes, for ``interpreter``."""
         layout = self.layout(interpreter)
         system = self.system()
         sys_path, trees = self.sys_path(layout)

@@ -43,6 +43,8 @@ def _side(side: Side) -> dict[str, Any]:
     }
     if side.image_id is not None:
         data["image_id"] = side.image_id
+    if side.python_choice:
+        data["python"] = side.python_choice
     return data
 
 

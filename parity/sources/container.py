@@ -34,7 +34,7 @@ class ContainerOptions:
 class ProbeEvent:
     """Progress of the container side, for the terminal: building, probing, cached."""
 
-    stage: str  # "build", "probe", "cached"
+    stage: str  # "build", "probe", "cached", "python" (the interpreter chosen, and why)
     build: BuildProgress | None = None
     detail: str = ""
 
@@ -67,6 +67,7 @@ class ContainerProber:
         self._client: Any = None
         self._engine_arch: str | None = None
         self.cache = ProbeCache(cache_dir())
+        self._choices: dict[str, str] = {}  # image ID -> the interpreter chosen, and why
 
     @property
     def client(self) -> Any:
@@ -207,7 +208,9 @@ class ContainerProber:
                     self.cache.discard(key)
                 else:
                     self._emit(ProbeEvent("cached", detail=_short(image_id)))
-                    return replace(environment, image_id=image_id)
+                    choice = (self.cache.get(key + "-python") or b"").decode("utf-8", "replace")
+                    self._emit(ProbeEvent("python", detail=choice))
+                    return replace(environment, image_id=image_id, python_choice=choice)
         if self.options.static:
             output = self.read_statically(image_id)
         else:
@@ -217,14 +220,21 @@ class ContainerProber:
         except ProbeError as error:
             raise type(error)(f"{description}: {error}") from error
         self.cache.put(key, output)
-        return replace(environment, image_id=image_id)
+        choice = self._choices.get(image_id, "")
+        self.cache.put(key + "-python", choice.encode("utf-8"))
+        return replace(environment, image_id=image_id, python_choice=choice)
+
+    def _chose(self, image_id: str, candidate: Any) -> None:
+        """Remember (and say) which interpreter was chosen in ``image_id``, and why."""
+        self._choices[image_id] = candidate.explain()
+        self._emit(ProbeEvent("python", detail=candidate.explain()))
 
     def read_statically(self, image_id: str) -> bytes:
         """``--static``: what the probe would print, read from the image's files."""
         from parity.engine.probe_static import static_probe_output
 
         self._emit(ProbeEvent("probe", detail=f"{_short(image_id)} (static read)"))
-        return static_probe_output(
+        output, candidate = static_probe_output(
             self.client,
             image_id,
             python=self.options.python,
@@ -232,6 +242,8 @@ class ContainerProber:
             platform=self.options.build.platform,
             timeout=max(self.options.limits.timeout_seconds, 120.0),
         )
+        self._chose(image_id, candidate)
+        return output
 
     def load_container(self, ref: str) -> Environment:
         """``container:NAME``: probe a running container in place (exec; never cached)."""
@@ -257,9 +269,8 @@ class ContainerProber:
 
         ``label`` names the image in messages (the reference the user gave).
         """
-        from parity.engine.interpreters import choose_interpreter, image_facts, python_program
+        from parity.engine.interpreters import choose_interpreter, image_facts
         from parity.engine.probe_container import ProbeRequest, run_probe
-        from parity.errors import NoInterpreterError
         from parity.probe.parse import PROBE_SOURCE
 
         self._emit(ProbeEvent("probe", detail=_short(image_id)))
@@ -271,31 +282,19 @@ class ContainerProber:
             limits=self.options.limits,
             label=label or f"image {_short(image_id)}",
         )
-
-        def chosen() -> ProbeRequest:
-            """The interpreter found in the image's files (no process started)."""
-            candidate = choose_interpreter(
-                self.client,
-                image_id,
-                self.options.python,
-                environment=self.options.environment,
-                platform=self.options.build.platform,
-            )
-            return replace(request, python=candidate.path)
-
-        # One run in the common case: the interpreter the user names, else the image's own
-        # program when it is a Python (`CMD ["python", "app.py"]`: what really runs), else
-        # `python3`; the engine looks a bare name up on the image's PATH, as a shell would.
-        # Only when that fails does parity search the image's files (no process started)
-        # for what there is: a listing for the message, or `python`, `python3.X`, 2.7.
         facts = image_facts(self.client, image_id, self.options.environment)
         self._require_runnable(facts.architecture, request.subject)
-        if not request.python:
-            request = replace(request, python=python_program(facts.program) or "python3")
-        try:
-            run = run_probe(self.client, request, PROBE_SOURCE)
-        except NoInterpreterError:
-            run = run_probe(self.client, chosen(), PROBE_SOURCE)
+        # The interpreter the application runs with, found in the image's files (a container
+        # created, never started): the one start is the probe's own.
+        candidate = choose_interpreter(
+            self.client,
+            image_id,
+            self.options.python,
+            environment=self.options.environment,
+            platform=self.options.build.platform,
+        )
+        self._chose(image_id, candidate)
+        run = run_probe(self.client, replace(request, python=candidate.path), PROBE_SOURCE)
         if not run.stdout.strip():
             stderr = run.stderr.decode("utf-8", "replace").strip().splitlines()
             last = stderr[-1] if stderr else "no output at all"

@@ -6,14 +6,20 @@ environment minus ``PYTHONHOME``); nothing is activated and the venv is never mo
 
 from __future__ import annotations
 
+import base64
+import glob
+import hashlib
 import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Mapping
-from typing import IO
+from dataclasses import dataclass
+from typing import IO, Any
 
 from parity.errors import ProbeError, SourceError
 from parity.model import Environment
@@ -60,24 +66,170 @@ def is_venv(path: str) -> bool:
     return True
 
 
-def detect_local_venv(project_dir: str, environ: Mapping[str, str]) -> str | None:
-    """The local venv to use: $VIRTUAL_ENV if valid, else PROJECT/.venv, else PROJECT/venv.
+@dataclass(frozen=True)
+class VenvCandidate:
+    """A local virtualenv found for a project, and why it counts (for the progress note)."""
 
-    Inside a pre-commit hook, $VIRTUAL_ENV is pre-commit's own hook environment, not the
-    user's: it is skipped when it lies in pre-commit's store.
+    path: str
+    why: str  # "the active venv ($VIRTUAL_ENV)", "Poetry's venv for this project"
+
+
+def detect_local_venv(project_dir: str, environ: Mapping[str, str]) -> str | None:
+    """The local venv to use: the first of :func:`find_local_venvs`, or None."""
+    found = find_local_venvs(project_dir, environ)
+    return found[0].path if found else None
+
+
+def find_local_venvs(project_dir: str, environ: Mapping[str, str]) -> list[VenvCandidate]:
+    """Every virtualenv the developer may keep for ``project_dir``, the preferred one first.
+
+    In order: the active venv ($VIRTUAL_ENV, unless it is pre-commit's hook environment),
+    uv's $UV_PROJECT_ENVIRONMENT, the project's ``.venv``, the venv Poetry or Pipenv keeps
+    for the project outside it (their configuration and default folders), then any other
+    folder at the project root holding a ``pyvenv.cfg`` (``venv``, ``env``, ...).
     """
+    found: list[VenvCandidate] = []
+    seen: set[str] = set()
+
+    def add(path: str, why: str) -> None:
+        real = os.path.realpath(path)
+        if path and real not in seen and is_venv(path):
+            seen.add(real)
+            found.append(VenvCandidate(path, why))
+
     active = environ.get("VIRTUAL_ENV", "")
-    if active and _is_pre_commit_env(active, environ):
-        active = ""
-    candidates = [
-        active,
-        os.path.join(project_dir, ".venv"),
-        os.path.join(project_dir, "venv"),
+    if active and not _is_pre_commit_env(active, environ):
+        add(active, "the active venv ($VIRTUAL_ENV)")
+    uv_environment = environ.get("UV_PROJECT_ENVIRONMENT", "")
+    if uv_environment:
+        add(os.path.join(project_dir, uv_environment), "uv's $UV_PROJECT_ENVIRONMENT")
+    add(os.path.join(project_dir, ".venv"), "the project's .venv")
+    for path, why in _tool_venvs(project_dir, environ):
+        add(path, why)
+    for name in _root_venv_folders(project_dir):
+        add(os.path.join(project_dir, name), f"a venv in the project ({name}/)")
+    return found
+
+
+def _root_venv_folders(project_dir: str) -> list[str]:
+    """Folders at the project root with a pyvenv.cfg: ``venv`` and ``env`` first, then by name."""
+    try:
+        names = sorted(os.listdir(project_dir))
+    except OSError:
+        return []
+    folders = [
+        name for name in names if os.path.isfile(os.path.join(project_dir, name, "pyvenv.cfg"))
     ]
-    for candidate in candidates:
-        if candidate and is_venv(candidate):
-            return candidate
-    return None
+    preferred = [name for name in ("venv", "env") if name in folders]
+    return preferred + [name for name in folders if name not in preferred]
+
+
+def _tool_venvs(project_dir: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The venvs Poetry and Pipenv keep for this project outside it (where they exist)."""
+    found: list[tuple[str, str]] = []
+    pyproject = _read_toml(os.path.join(project_dir, "pyproject.toml"))
+    poetry = _table(_table(pyproject, "tool"), "poetry")
+    name = poetry.get("name") or _table(pyproject, "project").get("name")
+    if isinstance(name, str) and (
+        poetry or os.path.isfile(os.path.join(project_dir, "poetry.lock"))
+    ):
+        for path in poetry_venvs(project_dir, name, environ):
+            found.append((path, f"Poetry's venv for this project ({path})"))
+    if os.path.isfile(os.path.join(project_dir, "Pipfile")):
+        path = pipenv_venv(project_dir, environ)
+        found.append((path, f"Pipenv's venv for this project ({path})"))
+    return found
+
+
+def poetry_env_name(name: str, project_dir: str) -> str:
+    """Poetry's ``{name}-{hash}`` for a project (``EnvManager.generate_env_name``).
+
+    ``project_dir`` is the folder of pyproject.toml as Poetry sees it (symlinks resolved).
+    """
+    from packaging.utils import canonicalize_name
+
+    sanitized = re.sub(r'[ $`!*@"\\\r\n\t]', "_", canonicalize_name(name))[:42]
+    digest = hashlib.sha256(os.path.normcase(project_dir).encode("utf-8")).digest()
+    return f"{sanitized}-{base64.urlsafe_b64encode(digest).decode()[:8]}"
+
+
+def pipenv_env_name(project_dir: str) -> str:
+    """Pipenv's ``{folder}-{hash}`` for the Pipfile in ``project_dir`` (absolute path)."""
+    sanitized = re.sub(r'[ &$`!*@"()\[\]\\\r\n\t]', "_", os.path.basename(project_dir))[:42]
+    location = os.path.join(project_dir, "Pipfile")
+    digest = hashlib.sha256(location.encode("utf-8")).digest()[:6]
+    return f"{sanitized}-{base64.urlsafe_b64encode(digest).decode()[:8]}"
+
+
+def poetry_venvs(project_dir: str, name: str, environ: Mapping[str, str]) -> list[str]:
+    """Poetry's venvs of this project in its virtualenvs folder, the one it would use first."""
+    settings = _poetry_settings(project_dir, environ)
+    cache = settings.get("cache-dir") or _user_dir("cache", "pypoetry", environ)
+    folder = settings.get("virtualenvs.path") or os.path.join("{cache-dir}", "virtualenvs")
+    folder = os.path.expanduser(folder.replace("{cache-dir}", cache))
+    base = poetry_env_name(name, os.path.realpath(project_dir))
+    envs = _table(_read_toml(os.path.join(folder, "envs.toml")), base)
+    paths = sorted(glob.glob(os.path.join(glob.escape(folder), f"{glob.escape(base)}-py*")))
+    current = os.path.join(folder, f"{base}-py{envs.get('minor', '')}")
+    return sorted(paths, key=lambda path: (path != current, path))
+
+
+def pipenv_venv(project_dir: str, environ: Mapping[str, str]) -> str:
+    """Where Pipenv keeps this project's venv outside the project ($WORKON_HOME)."""
+    home = environ.get("WORKON_HOME") or os.path.join(
+        environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "virtualenvs"
+    )
+    name = environ.get("PIPENV_CUSTOM_VENV_NAME") or pipenv_env_name(os.path.realpath(project_dir))
+    return os.path.join(os.path.expanduser(os.path.expandvars(home)), name)
+
+
+def _poetry_settings(project_dir: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """cache-dir and virtualenvs.path from Poetry's config files and its variables."""
+    config_dir = environ.get("POETRY_CONFIG_DIR") or _user_dir("config", "pypoetry", environ)
+    settings: dict[str, str] = {}
+    for path in (os.path.join(config_dir, "config.toml"), os.path.join(project_dir, "poetry.toml")):
+        data = _read_toml(path)
+        if isinstance(data.get("cache-dir"), str):
+            settings["cache-dir"] = data["cache-dir"]
+        virtualenvs = _table(data, "virtualenvs")
+        if isinstance(virtualenvs.get("path"), str):
+            settings["virtualenvs.path"] = virtualenvs["path"]
+    for key, variable in (
+        ("cache-dir", "POETRY_CACHE_DIR"),
+        ("virtualenvs.path", "POETRY_VIRTUALENVS_PATH"),
+    ):
+        if environ.get(variable):
+            settings[key] = environ[variable]
+    return settings
+
+
+def _user_dir(kind: str, app: str, environ: Mapping[str, str]) -> str:
+    """platformdirs' user cache or config folder for ``app`` (what Poetry uses)."""
+    if sys.platform == "darwin":
+        sub = "Caches" if kind == "cache" else "Application Support"
+        return os.path.join(os.path.expanduser("~/Library"), sub, app)
+    variable, default = (
+        ("XDG_CACHE_HOME", "~/.cache") if kind == "cache" else ("XDG_CONFIG_HOME", "~/.config")
+    )
+    return os.path.join(environ.get(variable) or os.path.expanduser(default), app)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    """A TOML file's tables; empty when it is missing or does not parse."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except (OSError, ValueError):
+        return {}
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _is_pre_commit_env(path: str, environ: Mapping[str, str]) -> bool:
