@@ -142,6 +142,12 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
         dest="build_args",
         help="build argument (repeatable)",
     )
+    group.add_argument(
+        "--context",
+        metavar="DIR",
+        help="build context of a Dockerfile (default: the project root for docker/Dockerfile "
+        "and the like when its COPY sources are there, else the Dockerfile's folder)",
+    )
     group.add_argument("--target", metavar="STAGE", help="build stage to probe")
     group.add_argument(
         "--build-network",

@@ -10,6 +10,7 @@ Both configuring parity is an error (one place only). Keys are kebab-case::
     [tool.parity]
     local = "venv:.venv"                # a source, as --local takes it
     container = "dockerfile:docker/Dockerfile"
+    context = "."                       # the build context of a Dockerfile side
     build-args = { PYTHON_VERSION = "3.11" }
     target = "runtime"
     build-network = "host"
@@ -25,7 +26,7 @@ Both configuring parity is an error (one place only). Keys are kebab-case::
     django = "error"                    # a package
     "boto3:version:minor" = "none"      # a package and a kind
 
-Paths in ``local`` and ``container`` are relative to the project directory. Values are
+Paths in ``local``, ``container`` and ``context`` are relative to the project directory. Values are
 checked here: an unknown key or a wrong type is a :class:`ConfigError` naming the file,
 the key and its line.
 
@@ -85,6 +86,7 @@ class ParityConfig:
 
     local: str | None = None
     container: str | None = None
+    context: str | None = None
     build_args: Mapping[str, str] | None = None
     target: str | None = None
     build_network: str | None = None
@@ -104,6 +106,7 @@ class Settings:
 
     local: str | None = None
     container: str | None = None
+    context: str | None = None  # the build context of a Dockerfile side (None: its layout's)
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     build_network: str | None = None
@@ -136,6 +139,7 @@ def merge(config: ParityConfig, cli: ParityConfig, environ: Mapping[str, str]) -
     return Settings(
         local=_first(cli.local, config.local),
         container=_first(cli.container, config.container),
+        context=_first(cli.context, config.context),
         build_args={**(config.build_args or {}), **(cli.build_args or {})},
         target=_first(cli.target, config.target),
         build_network=_first(
@@ -201,6 +205,7 @@ def _pyproject_table(path: Path) -> tuple[str, dict[str, Any]] | None:
 _KEYS = (
     "local",
     "container",
+    "context",
     "build-args",
     "target",
     "build-network",
@@ -230,6 +235,7 @@ class _Reader:
         readers: dict[str, Callable[[str, Any], Any]] = {
             "local": self._source,
             "container": self._source,
+            "context": self._directory,
             "build-args": self._build_args,
             "target": self._string,
             "build-network": self._string,
@@ -300,6 +306,9 @@ class _Reader:
                     f"{kind!r} sources cannot be the {key} side; use one of {', '.join(allowed)}",
                 )
         return resolve_source(text, self.project_dir)
+
+    def _directory(self, key: str, value: Any) -> str:
+        return _join(self.project_dir, self._string(key, value))
 
     def _build_args(self, key: str, value: Any) -> dict[str, str]:
         if not isinstance(value, dict):

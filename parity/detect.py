@@ -104,19 +104,62 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def detect_container_source(project_dir: str) -> SourceRef:
-    """The project's Dockerfile; else the first compose service that builds locally."""
-    dockerfile = os.path.join(project_dir, "Dockerfile")
-    if os.path.isfile(dockerfile):
-        return SourceRef("dockerfile", dockerfile)
+    """The project's container side: see :func:`detect_container`."""
+    return detect_container(project_dir)[0]
+
+
+def container_candidates(project_dir: str) -> list[SourceRef]:
+    """Every container side the project offers, the one ``parity check`` takes first.
+
+    A compose file's services that build locally come first (compose's own context,
+    Dockerfile, args and environment), then the project's Dockerfiles wherever projects keep
+    them (:func:`parity.dockerfile.find_dockerfiles`). A compose file that cannot be read
+    is left to ``--container compose:...`` to explain.
+    """
+    from parity.dockerfile import find_dockerfiles
+    from parity.errors import ParityError
     from parity.sources.compose import find_compose_file, load_compose
 
+    found: list[SourceRef] = []
     compose_file = find_compose_file(project_dir)
     if compose_file is not None:
-        project = load_compose(compose_file)
-        for service in project.services:
+        try:
+            project = load_compose(compose_file)
+        except ParityError:
+            project = None
+        for service in project.services if project is not None else ():
             if service.active and service.build is not None and service.build.is_local:
-                return SourceRef("compose", f"{service.name}@{compose_file}")
-    raise UsageError(
-        f"{project_dir}: no Dockerfile found, and no compose service that builds one; name "
-        "the container side with --container (dockerfile:PATH, image:NAME, compose:SERVICE)"
-    )
+                found.append(SourceRef("compose", f"{service.name}@{compose_file}"))
+    for relative in find_dockerfiles(project_dir):
+        found.append(SourceRef("dockerfile", os.path.join(project_dir, relative)))
+    return found
+
+
+def detect_container(project_dir: str) -> tuple[SourceRef, str]:
+    """The container side ``parity check`` takes, and a note naming the others."""
+    found = container_candidates(project_dir)
+    if not found:
+        raise UsageError(
+            f"{project_dir}: no Dockerfile found (looked for Dockerfile, *.Dockerfile and "
+            "Dockerfile.* at the root and under docker/, deploy/ and compose/*/), and no "
+            "compose service that builds one; name the container side with --container "
+            "(dockerfile:PATH, image:NAME, compose:SERVICE)"
+        )
+    chosen = found[0]
+    why = "detected"
+    if len(found) > 1:
+        why += (
+            f"; {len(found) - 1} other candidate{'s' if len(found) > 2 else ''}: see parity doctor"
+        )
+    return chosen, why
+
+
+def dockerfile_context(source: SourceRef, project_dir: str, given: str | None) -> tuple[str, str]:
+    """(build context, why) of a ``dockerfile:`` side in ``parity check``."""
+    from parity.dockerfile import default_context
+    from parity.sources.container import resolve_dockerfile
+
+    if given:
+        return os.path.abspath(given), "--context"
+    _, dockerfile = resolve_dockerfile(source.ref)
+    return default_context(dockerfile, project_dir)

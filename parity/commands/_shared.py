@@ -26,6 +26,7 @@ def settings_for(args: argparse.Namespace, project_dir: str) -> Settings:
     given = ParityConfig(
         local=getattr(args, "local", None),
         container=getattr(args, "container", None),
+        context=getattr(args, "context", None),
         build_args=_build_args(args.build_args) if args.build_args else None,
         target=args.target,
         build_network=args.build_network,
@@ -47,6 +48,7 @@ def make_loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
             network_mode=settings.build_network,
             platform=settings.platform,
             pull=args.pull,
+            context=settings.context,
         ),
         python=settings.python,
         use_cache=not args.no_cache,

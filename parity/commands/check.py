@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 
 from parity.commands._shared import (
     load_pair,
@@ -14,7 +15,12 @@ from parity.commands._shared import (
     settings_for,
 )
 from parity.compare import NamedEnvironment, compare, compare_with_declaration
-from parity.detect import detect_container_source, detect_declared_source, detect_local
+from parity.detect import (
+    detect_container,
+    detect_declared_source,
+    detect_local,
+    dockerfile_context,
+)
 from parity.errors import UsageError
 from parity.model import Environment
 from parity.output import write_outputs, write_report_set
@@ -49,11 +55,94 @@ def run_check(args: argparse.Namespace) -> int:
         if settings.container:
             container = parse_source(settings.container)
         else:
-            container = detect_container_source(project_dir)
-            progress.note(f"container side: {container} (detected; --container overrides)")
+            container, why = detect_container(project_dir)
+            progress.note(f"container side: {container} ({why}; --container overrides)")
+        if container.kind == "dockerfile":
+            context, why = dockerfile_context(container, project_dir, settings.context)
+            if settings.context or context != os.path.dirname(os.path.abspath(container.ref)):
+                progress.note(f"build context: {context} ({why}; --context overrides)")
+            args.settings = settings = replace(settings, context=context)
+        notes = _context_findings(args, project_dir, local, container, progress)
         if declared is not None:
-            return _check_with_declaration(args, declared, local, container, progress)
-        return _compare_and_report(args, ("local", local), ("container", container), progress)
+            return _check_with_declaration(args, declared, local, container, progress, notes)
+        return _compare_and_report(
+            args, ("local", local), ("container", container), progress, notes
+        )
+
+
+def _context_findings(
+    args: argparse.Namespace,
+    project_dir: str,
+    local: SourceRef,
+    container: SourceRef,
+    progress: Progress,
+) -> tuple[str, ...]:
+    """Warnings about what the build context takes in (the local venv, parity's own report).
+
+    A previous report that the build would copy in is refused (exit 2): it would change the
+    image on every check. With -v, the layer-order lesson and a large context are noted.
+    """
+    from parity.dockerfile import (
+        DockerIgnore,
+        check_context,
+        context_size,
+        large_context_note,
+        layer_order,
+        read_instructions,
+    )
+    from parity.output import output_requests
+    from parity.sources.venv import find_local_venvs
+
+    build = _dockerfile_build(container, args.settings.context)
+    if build is None:
+        return ()
+    dockerfile, context = build
+    venvs = [found.path for found in find_local_venvs(project_dir, os.environ)]
+    if local.kind == "venv":
+        venvs.insert(0, local.ref)
+    outputs = [request.path for request in output_requests(args) if request.path]
+    findings = check_context(dockerfile, context, venvs, outputs)
+    if findings.refusal is not None:
+        raise UsageError(findings.refusal)
+    table_on_stdout = any(
+        request.path is None and request.format_name == "table"
+        for request in output_requests(args)
+    )
+    if not table_on_stdout:  # the table would show them; else they would go unseen
+        for warning in findings.warnings:
+            progress.note(f"warning: {warning}")
+    if args.verbose:
+        lesson = layer_order(read_instructions(dockerfile), context)
+        if lesson is not None:
+            progress.note(f"layer order: {lesson.lesson(os.path.relpath(dockerfile))}")
+        large = large_context_note(context, context_size(context, DockerIgnore.read(context)))
+        if large is not None:
+            progress.note(large)
+    return findings.warnings
+
+
+def _dockerfile_build(container: SourceRef, context: str | None) -> tuple[str, str] | None:
+    """(Dockerfile, context) the container side builds from; None for an existing image."""
+    from parity.errors import ParityError
+    from parity.sources.container import resolve_dockerfile
+
+    try:
+        if container.kind == "dockerfile":
+            folder, dockerfile = resolve_dockerfile(container.ref)
+            return dockerfile, context or folder
+        if container.kind == "compose":
+            from parity.sources.compose import find_compose_file, load_compose, service
+
+            name, _, path = container.ref.partition("@")
+            compose_file = path or find_compose_file(".", search_parents=True)
+            if compose_file is None:
+                return None
+            build = service(load_compose(compose_file), name).build
+            if build is not None and build.is_local:
+                return build.dockerfile, build.context
+    except ParityError:
+        return None  # the check itself says what is wrong with the side
+    return None
 
 
 def _check_all_services(
@@ -126,6 +215,7 @@ def _check_with_declaration(
     local: SourceRef,
     container: SourceRef,
     progress: Progress,
+    notes: tuple[str, ...] = (),
 ) -> int:
     """Three columns: the project's declaration or lock, the local venv, the container."""
     loader = make_loader(args, progress)
@@ -142,6 +232,7 @@ def _check_with_declaration(
         policy_for(args),
         args.project_facts,
     )
+    report = replace(report, warnings=report.warnings + notes)
     write_outputs(args, report)
     if args.fix_hints:
         pair = compare(
@@ -159,6 +250,7 @@ def _compare_and_report(
     left: tuple[str, SourceRef],
     right: tuple[str, SourceRef],
     progress: Progress,
+    notes: tuple[str, ...] = (),
 ) -> int:
     loader = make_loader(args, progress)
     try:
@@ -172,6 +264,7 @@ def _compare_and_report(
         policy_for(args),
         getattr(args, "project_facts", None),
     )
+    report = replace(report, warnings=report.warnings + notes)
     write_outputs(args, report)
     if args.fix_hints:
         print_hints(args, report, left_env, right_env)

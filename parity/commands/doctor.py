@@ -224,6 +224,7 @@ def _loader(settings: Settings, client: Any, environ: Mapping[str, str]) -> Sour
             target=settings.target,
             network_mode=settings.build_network,
             platform=settings.platform,
+            context=settings.context,
         ),
         python=settings.python,
     )

@@ -25,6 +25,7 @@ class BuildOptions:
     network_mode: str | None = None  # "host" when builds must reach the network through the host
     platform: str | None = None
     pull: bool = False
+    context: str | None = None  # the build context of a Dockerfile (None: its layout's default)
 
 
 @dataclass(frozen=True)

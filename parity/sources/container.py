@@ -95,6 +95,10 @@ class ContainerProber:
     def load_dockerfile(self, ref: str) -> Environment:
         """Build the image for ``dockerfile:REF`` (layer cache reused) and probe it."""
         context, dockerfile = resolve_dockerfile(ref)
+        if self.options.build.context:
+            context = os.path.abspath(self.options.build.context)
+            if not os.path.isdir(context):
+                raise ContainerSourceError("no such build context directory", context)
         image_id = self.build(context, dockerfile)
         description = f"image {_short(image_id)} built from {display_path(dockerfile)}"
         return self._probe(image_id, kind="dockerfile", ref=ref, description=description)
