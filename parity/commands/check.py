@@ -105,8 +105,7 @@ def _context_findings(
     if findings.refusal is not None:
         raise UsageError(findings.refusal)
     table_on_stdout = any(
-        request.path is None and request.format_name == "table"
-        for request in output_requests(args)
+        request.path is None and request.format_name == "table" for request in output_requests(args)
     )
     if not table_on_stdout:  # the table would show them; else they would go unseen
         for warning in findings.warnings:

@@ -41,6 +41,8 @@ def run_doctor(project_dir: str, environ: Mapping[str, str], out: TextIO) -> int
         container = _side(
             doctor, "container", settings.container if settings else None, project_dir, environ
         )
+        if container is not None and settings is not None:
+            settings = _build_context(doctor, settings, container, project_dir, local)
         if settings is not None and local is not None:
             _check(doctor, settings, client, local, container, project_dir)
     finally:
@@ -156,7 +158,8 @@ def _side(
     project_dir: str,
     environ: Mapping[str, str],
 ) -> SourceRef | None:
-    from parity.detect import detect_container_source, detect_local_source
+    from parity.detect import container_candidates, detect_container, detect_local
+    from parity.sources.venv import find_local_venvs
 
     try:
         if configured:
@@ -164,19 +167,74 @@ def _side(
             doctor.ok(f"{name} side: {source} (from the configuration)")
             return source
         if name == "local":
-            source = detect_local_source(project_dir, environ)
+            source, why = detect_local(project_dir, environ)
+            doctor.ok(f"local side: {source} ({why.split('; also found')[0]}; --local overrides)")
+            for venv in find_local_venvs(project_dir, environ)[1:]:
+                doctor.note(f"also a venv: {venv.why}", f"pick it with --local venv:{venv.path}")
         else:
-            source = detect_container_source(project_dir)
+            candidates = container_candidates(project_dir)
+            source, _ = detect_container(project_dir)
+            doctor.ok(f"container side: {source} (detected; --container overrides)")
+            for other in candidates[1:]:
+                doctor.note(f"also a container side: {other}", f"pick it with --container {other}")
     except ParityError as error:
         doctor.problem(f"{name} side: {error}")
         return None
-    doctor.ok(f"{name} side: {source} (detected; --{name} overrides)")
     if name == "local" and source.kind != "venv":
         doctor.note(
-            f"no virtualenv found ($VIRTUAL_ENV, .venv, venv): parity compares what {source.ref} "
-            "declares, not what is installed"
+            "no virtualenv found ($VIRTUAL_ENV, a folder with a pyvenv.cfg, a Poetry or Pipenv "
+            f"venv for the project): parity compares what {source.ref} declares, not what is "
+            "installed"
         )
     return source
+
+
+def _build_context(
+    doctor: _Doctor,
+    settings: Settings,
+    container: SourceRef,
+    project_dir: str,
+    local: SourceRef | None,
+) -> Settings:
+    """The build context, and what it takes in: the venv, the layer order, its size."""
+    from dataclasses import replace
+
+    from parity.commands.check import _dockerfile_build
+    from parity.detect import dockerfile_context
+    from parity.dockerfile import (
+        DockerIgnore,
+        check_context,
+        context_size,
+        large_context_note,
+        layer_order,
+        read_instructions,
+    )
+    from parity.sources.venv import find_local_venvs
+
+    if container.kind == "dockerfile":
+        try:
+            context, why = dockerfile_context(container, project_dir, settings.context)
+        except ParityError as error:
+            doctor.problem(f"container side: {error}")
+            return settings
+        doctor.ok(f"build context: {context} ({why}; --context overrides)")
+        settings = replace(settings, context=context)
+    build = _dockerfile_build(container, settings.context)
+    if build is None:
+        return settings
+    dockerfile, context = build
+    venvs = [found.path for found in find_local_venvs(project_dir, doctor.environ)]
+    if local is not None and local.kind == "venv":
+        venvs.insert(0, local.ref)
+    for warning in check_context(dockerfile, context, venvs, ()).warnings:
+        doctor.note(warning)
+    lesson = layer_order(read_instructions(dockerfile), context)
+    if lesson is not None:
+        doctor.note(f"layer order: {lesson.lesson(os.path.relpath(dockerfile))}")
+    large = large_context_note(context, context_size(context, DockerIgnore.read(context)))
+    if large is not None:
+        doctor.note(large)
+    return settings
 
 
 # --- the check -------------------------------------------------------------------------------
@@ -199,6 +257,11 @@ def _check(
             container = _load(doctor, loader, container_source, "container side")
         if container is not None:
             doctor.ok(f"container Python: {_describe_python(container)}")
+            if container.python_choice:
+                doctor.note(
+                    f"container Python chosen: {container.python_choice}",
+                    "another interpreter of the image: --python PATH",
+                )
         markers = container.interpreter.markers if container and container.interpreter else None
         dependent = local_source.kind in MARKER_DEPENDENT_KINDS
         local = _load(doctor, loader, local_source, "local side", markers if dependent else None)
