@@ -47,7 +47,7 @@ def test_poetry_run_probes_the_in_project_venv(base_image: Any, tmp_path: Path) 
     result = check(project, tmp_path / "cache", "--format", "json", "--output", str(output))
     assert result.returncode == 0, result.stderr
     chosen = (
-        "/app/.venv/bin/python (`poetry run` in the image's command: Poetry's in-project "
+        "/app/.venv/bin/python3 (`poetry run` in the image's command: Poetry's in-project "
         "venv /app/.venv)"
     )
     assert f"container Python: {chosen}" in result.stderr

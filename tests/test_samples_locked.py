@@ -176,7 +176,9 @@ def test_check_reports_what_pip_freeze_shows_on_both_sides(
     report = checked.report
     sides = {side["name"]: side for side in report["sides"]}
     assert sides["local"]["kind"] == "venv"  # the project's .venv wins over the lock
-    assert sides["container"]["kind"] == "dockerfile"
+    # A compose service that builds the Dockerfile is the container side when there is one.
+    has_compose = (checked.project / "docker-compose.yml").is_file()
+    assert sides["container"]["kind"] == ("compose" if has_compose else "dockerfile")
     image = image_id_from(report, "container")
 
     local = venv_freeze(checked.python)

@@ -45,7 +45,7 @@ def run_check(args: argparse.Namespace) -> int:
             local = parse_source(settings.local)
         else:
             local, why = detect_local(project_dir, os.environ)
-            progress.note(f"local side: {local} ({why}; --local overrides)")
+            progress.note(f"local side: {local} (detected: {why}; --local overrides)")
             if local.kind == "venv":
                 declared = detect_declared_source(project_dir)
                 if declared is not None:

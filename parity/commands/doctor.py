@@ -168,7 +168,8 @@ def _side(
             return source
         if name == "local":
             source, why = detect_local(project_dir, environ)
-            doctor.ok(f"local side: {source} ({why.split('; also found')[0]}; --local overrides)")
+            chosen = why.split("; also found")[0]
+            doctor.ok(f"local side: {source} (detected: {chosen}; --local overrides)")
             for venv in find_local_venvs(project_dir, environ)[1:]:
                 doctor.note(f"also a venv: {venv.why}", f"pick it with --local venv:{venv.path}")
         else:

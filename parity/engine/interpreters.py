@@ -646,7 +646,7 @@ def _venv_interpreter(
     """``VENV/bin/python`` when ``venv`` is a virtualenv (pyvenv.cfg) whose python runs."""
     if files.stat(posixpath.join(venv, "pyvenv.cfg")) is None:
         return None
-    for name in ("python", "python3"):
+    for name in DEFAULT_NAMES:  # python3 first, as a PATH lookup tries them
         found = _candidate(files, posixpath.join(venv, "bin", name), found_by)
         if found is not None:
             return found
