@@ -224,3 +224,26 @@ def test_a_dockerfile_under_docker_builds_from_the_project_root(
     assert f"build context: {project} (--context" in explicit.stderr
     doctor = run_parity("doctor", str(project), env={"PARITY_CACHE_DIR": str(cache)})
     assert f"pick it with --container dockerfile:{other}" in doctor.stdout
+
+
+def test_another_venv_of_the_image_that_matches_better_is_named(
+    base_image: Any, tmp_path: Path
+) -> None:
+    """/opt/venv off PATH, run through a script: the system python3 is probed (and lacks the
+    packages); the warning names /opt/venv and the --python that checks it, which passes."""
+    base_image("3.11")
+    project = tmp_path / "venv-off-path"
+    shutil.copytree(LAYOUTS / "venv-off-path", project)
+    make_venv(project / ".venv", project / "laptop-freeze.txt")
+    cache = tmp_path / "cache"
+    output = tmp_path / "report.json"
+    result = check(project, cache, "--format", "json", "--output", str(output))
+    assert result.returncode == 1, result.stderr
+    warnings = load_report(output)["warnings"]
+    assert warnings == [
+        "the image also holds /opt/venv/bin/python3 (a venv at /opt/venv), where 3 of the 3 "
+        "local packages are at the same version, against 0 for /usr/bin/python3: to check "
+        "it, add --python /opt/venv/bin/python3"
+    ]
+    fixed = check(project, cache, "--python", "/opt/venv/bin/python3")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr

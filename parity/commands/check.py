@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 
 from parity.commands._shared import (
@@ -27,6 +28,7 @@ from parity.output import write_outputs, write_report_set
 from parity.progress import Progress
 from parity.report import Report
 from parity.sources import SourceRef, parse_source
+from parity.sources.load import SourceLoader
 from parity.sources.project import read_project_facts
 
 
@@ -221,6 +223,7 @@ def _check_with_declaration(
     try:
         local_env, container_env = load_pair(loader, local, container)
         declared_env = loader.load(declared, marker_env=markers_of(container_env))
+        notes += _better_environment(loader, local_env, container_env)
     finally:
         loader.prober.close()
         progress.stop()
@@ -254,6 +257,8 @@ def _compare_and_report(
     loader = make_loader(args, progress)
     try:
         left_env, right_env = load_pair(loader, left[1], right[1])
+        if right[0] == "container":
+            notes += _better_environment(loader, left_env, right_env)
     finally:
         loader.prober.close()
         progress.stop()
@@ -268,3 +273,55 @@ def _compare_and_report(
     if args.fix_hints:
         print_hints(args, report, left_env, right_env)
     return 1 if report.has_drift else 0
+
+
+def _better_environment(
+    loader: SourceLoader, local: Environment, container: Environment
+) -> tuple[str, ...]:
+    """A warning when another venv of the image matches the local side clearly better.
+
+    Looked for only when the chosen interpreter holds less than half of the local side's
+    packages (at their versions): the image's venvs are listed through the archive API in a
+    container that is never started.
+    """
+    from parity.engine.interpreters import other_environments
+    from parity.policy import TOOLING
+
+    if container.image_id is None or container.interpreter is None or container.kind == "container":
+        return ()
+    wanted: dict[str, str | None] = {
+        package.key: package.version for package in local.packages if package.key not in TOOLING
+    }
+    wanted.update({item.key: None for item in local.requirements if item.key not in TOOLING})
+    if len(wanted) < 3:
+        return ()
+
+    def score(versions: Mapping[str, str]) -> int:
+        return sum(
+            1
+            for name, version in wanted.items()
+            if name in versions and version in (None, versions[name])
+        )
+
+    current = score({package.key: package.version for package in container.packages})
+    if current * 2 >= len(wanted):
+        return ()
+    options = loader.prober.options
+    others = other_environments(
+        loader.prober.client,
+        container.image_id,
+        container.interpreter.executable,
+        environment=options.environment,
+        platform=options.build.platform,
+    )
+    if not others:
+        return ()
+    best = max(others, key=lambda other: score(other.versions))
+    matched = score(best.versions)
+    if matched < max(2 * current, current + 3):
+        return ()
+    return (
+        f"the image also holds {best.python} ({best.where}), where {matched} of the "
+        f"{len(wanted)} local packages are at the same version, against {current} for "
+        f"{container.interpreter.executable}: to check it, add --python {best.python}",
+    )

@@ -750,3 +750,85 @@ def choose_interpreter(
     facts = image_facts(client, image, environment)
     with scout_container(client, image, platform=platform) as files:
         return locate_interpreter(files, facts, python)
+
+
+# --- other environments an image holds -------------------------------------------------------
+
+# Where images commonly keep a venv, besides what the config points at.
+COMMON_VENVS = ("/opt/venv", "/venv", "/app/.venv", "/app/venv", "/usr/src/app/.venv")
+_DIST_INFO = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*)-([^-/]+?)\.dist-info$")
+
+
+@dataclass(frozen=True)
+class OtherEnvironment:
+    """A venv of the image besides the chosen interpreter, with what its site-packages holds."""
+
+    python: str
+    where: str  # why parity looked there: "a venv in the working directory /app"
+    versions: Mapping[str, str]  # PEP 503 name -> version, from *.dist-info names
+
+
+def other_environments(
+    client: Any,
+    image: str,
+    chosen: str,
+    *,
+    environment: Mapping[str, str] | None = None,
+    platform: str | None = None,
+) -> list[OtherEnvironment]:
+    """The image's venvs other than ``chosen``'s, each with its distributions' versions.
+
+    Read through the archive API in a container that is never started: the names of the
+    ``*.dist-info`` folders of each venv's site-packages.
+    """
+    facts = image_facts(client, image, environment)
+    with scout_container(client, image, platform=platform) as files:
+        found: dict[str, tuple[InterpreterCandidate, str]] = {}
+        routes: list[InterpreterCandidate | None] = [
+            *(tool_environment(files, facts, tool) for tool in RUNNERS),
+            _from_virtual_env(files, facts),
+        ]
+        workdir = facts.working_dir or "/"
+        places = [posixpath.join(workdir, name) for name in (".venv", "venv", "env")]
+        for venv in dict.fromkeys([*places, *COMMON_VENVS]):
+            candidate = _venv_interpreter(files, venv, "image")
+            if candidate is not None:
+                routes.append(_with_reason(candidate, f"a venv at {venv}"))
+        for candidate in routes:
+            if candidate is None:
+                continue
+            venv = posixpath.dirname(posixpath.dirname(candidate.path))
+            if venv not in found and posixpath.dirname(posixpath.dirname(chosen)) != venv:
+                found[venv] = (candidate, candidate.reason)
+        result = []
+        for venv, (candidate, why) in found.items():
+            versions = _site_versions(files, venv, candidate.version)
+            if versions:
+                result.append(OtherEnvironment(candidate.path, why, versions))
+        return result
+
+
+def _site_versions(files: ContainerFiles, venv: str, minor: str | None) -> dict[str, str]:
+    """{name: version} from the *.dist-info names in the venv's site-packages."""
+    import tarfile
+
+    minors = [minor] if minor else list(_MINORS)
+    for version in minors:
+        site = posixpath.join(venv, "lib", f"python{version}", "site-packages")
+        if not files.is_dir(site):
+            continue
+        versions: dict[str, str] = {}
+        with files.archive(site) as opened:
+            if opened is None:
+                return {}
+            stream, _ = opened
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for member in tar:
+                    parts = member.name.strip("/").split("/")
+                    if len(parts) == 2 and member.isdir():
+                        match = _DIST_INFO.match(parts[1])
+                        if match:
+                            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+                            versions.setdefault(name, match.group(2))
+        return versions
+    return {}

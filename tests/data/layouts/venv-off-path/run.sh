@@ -1,0 +1,2 @@
+#!/bin/sh
+exec /opt/venv/bin/python -c "import six, idna, attr"
