@@ -73,14 +73,18 @@ RUN python3 -m venv --without-pip /srv/venv \\
  && python3 -m venv --without-pip /opt/uvenv
 COPY serve long-serve env-serve /usr/local/bin/
 COPY start.sh /code/start.sh
+COPY serve /code/run-app
 RUN chmod +x /usr/local/bin/serve /usr/local/bin/long-serve /usr/local/bin/env-serve \\
-        /code/start.sh
+        /code/start.sh /code/run-app
 ARG PIPENV_NAME
 RUN python3 -m venv --without-pip /root/.local/share/virtualenvs/$PIPENV_NAME
 WORKDIR /code
 
 FROM base AS shebang
 CMD ["serve", "--port", "80"]
+
+FROM base AS relative-shebang
+CMD ["./run-app"]
 
 FROM base AS long-shebang
 CMD ["tini", "--", "long-serve"]
@@ -115,6 +119,7 @@ SCRIPTS = {
 }
 EXPECTED = {
     "shebang": ("/srv/venv/bin/python", "/usr/local/bin/serve, whose #! line names it"),
+    "relative-shebang": ("/srv/venv/bin/python", "/code/run-app, whose #! line names it"),
     "long-shebang": ("/srv/venv/bin/python", "/usr/local/bin/long-serve, whose #! line"),
     "env-shebang": ("/usr/bin/python3", "/usr/local/bin/env-serve, whose #! line names it"),
     "virtual-env": ("/srv/venv/bin/python", "VIRTUAL_ENV=/srv/venv in the image's environment"),

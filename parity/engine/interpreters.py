@@ -465,11 +465,18 @@ def _candidate(
 
 
 def which(
-    files: ContainerFiles, directories: Sequence[str], name: str, found_by: str = "PATH"
+    files: ContainerFiles,
+    directories: Sequence[str],
+    name: str,
+    found_by: str = "PATH",
+    cwd: str = "/",
 ) -> InterpreterCandidate | None:
-    """The first executable ``name`` on ``directories``, as a shell (or runc) finds it."""
+    """The first executable ``name`` on ``directories``, as a shell (or runc) finds it.
+
+    A name with a slash is a path (a relative one from ``cwd``, the working directory).
+    """
     if "/" in name:
-        return _candidate(files, posixpath.join("/", name), found_by)
+        return _candidate(files, posixpath.normpath(posixpath.join(cwd, name)), found_by)
     for directory in directories:
         found = _candidate(files, posixpath.join(directory, name), found_by)
         if found is not None:
@@ -537,12 +544,13 @@ def _from_program(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandid
     directories = facts.search_path
     program = words[0]
     name = posixpath.basename(program)
+    workdir = facts.working_dir or "/"
     if _PYTHON_PROGRAM.match(name):
-        found = which(files, directories, program, "entrypoint")
+        found = which(files, directories, program, "entrypoint", workdir)
         return None if found is None else _with_reason(found, f"the image's command runs {program}")
     if name in RUNNERS and len(words) > 1 and words[1] == "run":
         return tool_environment(files, facts, name)
-    script = _script_path(files, directories, program)
+    script = _script_path(files, directories, program, workdir)
     if script is None:
         return None
     found = _shebang_interpreter(files, facts, script)
@@ -551,9 +559,11 @@ def _from_program(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandid
     return _with_reason(found, f"the image's command runs {script}, whose #! line names it")
 
 
-def _script_path(files: ContainerFiles, directories: Sequence[str], program: str) -> str | None:
+def _script_path(
+    files: ContainerFiles, directories: Sequence[str], program: str, workdir: str
+) -> str | None:
     if "/" in program:
-        return posixpath.normpath(posixpath.join("/", program))
+        return posixpath.normpath(posixpath.join(workdir, program))
     for directory in directories:
         path = posixpath.join(directory, program)
         followed = files.follow(path)
