@@ -617,14 +617,16 @@ def tool_environment(
         else:
             places.append((in_project, f"uv's project environment {in_project}"))
     elif tool == "poetry":
-        if not _is_off(env.get("POETRY_VIRTUALENVS_IN_PROJECT", "")):
+        config = _poetry_config(files, facts)
+        if not _is_off(config.get("virtualenvs.in-project", "")):
             places.append((in_project, f"Poetry's in-project venv {in_project}"))
         name = _project_name(files, workdir)
-        if name and not _is_off(env.get("POETRY_VIRTUALENVS_CREATE", "")):
-            cache = env.get("POETRY_CACHE_DIR") or posixpath.join(
+        if name and not _is_off(config.get("virtualenvs.create", "")):
+            cache = config.get("cache-dir") or posixpath.join(
                 _home(files, facts), ".cache", "pypoetry"
             )
-            folder = env.get("POETRY_VIRTUALENVS_PATH") or posixpath.join(cache, "virtualenvs")
+            folder = config.get("virtualenvs.path", "").replace("{cache-dir}", cache)
+            folder = folder or posixpath.join(cache, "virtualenvs")
             base = poetry_env_name(name, files.realpath(workdir))
             for minor in _MINORS:
                 path = posixpath.join(folder, f"{base}-py{minor}")
@@ -684,19 +686,60 @@ def _from_working_dir(files: ContainerFiles, facts: ImageFacts) -> InterpreterCa
     return None
 
 
-def _project_name(files: ContainerFiles, workdir: str) -> str | None:
-    """The project's name in ``workdir``/pyproject.toml (Poetry's table, else PEP 621's)."""
-    data = files.read_file(posixpath.join(workdir, "pyproject.toml"), _SCRIPT_CAP)
+def _poetry_config(files: ContainerFiles, facts: ImageFacts) -> dict[str, str]:
+    """Poetry's settings in the image: its config.toml, the project's poetry.toml, then
+    ``POETRY_*`` variables (``poetry config virtualenvs.in-project true`` writes the first)."""
+    env = facts.env
+    config_dir = env.get("POETRY_CONFIG_DIR") or posixpath.join(
+        env.get("XDG_CONFIG_HOME") or posixpath.join(_home(files, facts), ".config"), "pypoetry"
+    )
+    settings: dict[str, str] = {}
+    for path in (
+        posixpath.join(config_dir, "config.toml"),
+        posixpath.join(facts.working_dir or "/", "poetry.toml"),
+    ):
+        document = _read_toml(files, path)
+        virtualenvs = document.get("virtualenvs")
+        for key, value in [
+            ("cache-dir", document.get("cache-dir")),
+            *(
+                (f"virtualenvs.{name}", virtualenvs.get(name))
+                for name in ("in-project", "create", "path")
+                if isinstance(virtualenvs, dict)
+            ),
+        ]:
+            if isinstance(value, (str, bool)):
+                settings[key] = str(value).lower() if isinstance(value, bool) else value
+    variables = {
+        "cache-dir": "POETRY_CACHE_DIR",
+        "virtualenvs.in-project": "POETRY_VIRTUALENVS_IN_PROJECT",
+        "virtualenvs.create": "POETRY_VIRTUALENVS_CREATE",
+        "virtualenvs.path": "POETRY_VIRTUALENVS_PATH",
+    }
+    for key, variable in variables.items():
+        if env.get(variable):
+            settings[key] = env[variable]
+    return settings
+
+
+def _read_toml(files: ContainerFiles, path: str) -> dict[str, Any]:
+    """A small TOML file of the image; empty when missing or not TOML."""
+    data = files.read_file(path, _SCRIPT_CAP)
     if data is None:
-        return None
+        return {}
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11
         import tomli as tomllib
     try:
-        document = tomllib.loads(data.decode("utf-8", "replace"))
+        return tomllib.loads(data.decode("utf-8", "replace"))
     except ValueError:
-        return None
+        return {}
+
+
+def _project_name(files: ContainerFiles, workdir: str) -> str | None:
+    """The project's name in ``workdir``/pyproject.toml (Poetry's table, else PEP 621's)."""
+    document = _read_toml(files, posixpath.join(workdir, "pyproject.toml"))
     tool = document.get("tool")
     poetry = tool.get("poetry") if isinstance(tool, dict) else None
     project = document.get("project")

@@ -1,0 +1,6 @@
+"""The application: prints the versions it runs with."""
+
+import idna
+import six
+
+print(six.__version__, idna.__version__)
