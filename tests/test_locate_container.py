@@ -62,6 +62,9 @@ def test_poetry_run_probes_poetrys_venv(base_image: Any, tmp_path: Path, layout:
     assert f"container Python: {container['python']}" in result.stderr
     assert {row["name"] for row in report["packages"]} == set()  # six and idna match
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("parity: ")
+    cached = check(project, tmp_path / "cache", "-v", *options)  # the probe comes from the cache
+    assert "taken from the cache" in cached.stderr
+    assert f"container Python: {container['python']}" in cached.stderr
     static = check(project, tmp_path / "cache", "--static", *options)
     assert static.returncode == 0, static.stderr
     assert f"container Python: {container['python']}" in static.stderr

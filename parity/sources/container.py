@@ -203,7 +203,8 @@ class ContainerProber:
         key = probe_key(image_id, self.options.python, self.options.environment, method)
         if self.options.use_cache:
             cached = self.cache.get(key)
-            if cached is not None:
+            choice = _cached_choice(cached) if cached is not None else ""
+            if cached is not None and choice:  # an entry without the choice: probed again
                 try:
                     environment = parse_probe_output(
                         cached, kind=kind, ref=ref, description=description
@@ -212,7 +213,6 @@ class ContainerProber:
                     self.cache.discard(key)
                 else:
                     self._emit(ProbeEvent("cached", detail=_short(image_id)))
-                    choice = (self.cache.get(key + "-python") or b"").decode("utf-8", "replace")
                     self._emit(ProbeEvent("python", detail=choice))
                     return replace(environment, image_id=image_id, python_choice=choice)
         if self.options.static:
@@ -223,9 +223,8 @@ class ContainerProber:
             environment = parse_probe_output(output, kind=kind, ref=ref, description=description)
         except ProbeError as error:
             raise type(error)(f"{description}: {error}") from error
-        self.cache.put(key, output)
         choice = self._choices.get(image_id, "")
-        self.cache.put(key + "-python", choice.encode("utf-8"))
+        self.cache.put(key, _with_choice(output, choice))
         return replace(environment, image_id=image_id, python_choice=choice)
 
     def _chose(self, image_id: str, candidate: Any) -> None:
@@ -326,6 +325,34 @@ class ContainerProber:
             except (DockerException, OSError):  # the probe will tell
                 self._engine_arch = ""
         return self._engine_arch
+
+
+_CHOICE_KEY = "parity_python"  # the cache entry's note of the interpreter chosen, and why
+
+
+def _with_choice(output: bytes, choice: str) -> bytes:
+    """The probe's document with the interpreter's choice added (for the cache)."""
+    import json
+
+    try:
+        document = json.loads(output)
+    except ValueError:
+        return output  # noise around the JSON: cached as printed, without the choice
+    if not isinstance(document, dict):
+        return output
+    document[_CHOICE_KEY] = choice
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def _cached_choice(cached: bytes) -> str:
+    import json
+
+    try:
+        document = json.loads(cached)
+    except ValueError:
+        return ""
+    value = document.get(_CHOICE_KEY) if isinstance(document, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def display_path(path: str, start: str | None = None) -> str:
