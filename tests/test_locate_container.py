@@ -92,6 +92,10 @@ CMD ["serve", "--port", "80"]
 FROM base AS relative-shebang
 CMD ["./run-app"]
 
+FROM base AS behind-entrypoint
+ENTRYPOINT ["/code/start.sh"]
+CMD ["serve"]
+
 FROM base AS long-shebang
 CMD ["tini", "--", "long-serve"]
 
@@ -126,6 +130,7 @@ SCRIPTS = {
 EXPECTED = {
     "shebang": ("/srv/venv/bin/python", "/usr/local/bin/serve, whose #! line names it"),
     "relative-shebang": ("/srv/venv/bin/python", "/code/run-app, whose #! line names it"),
+    "behind-entrypoint": ("/srv/venv/bin/python", "/usr/local/bin/serve, whose #! line"),
     "long-shebang": ("/srv/venv/bin/python", "/usr/local/bin/long-serve, whose #! line"),
     "env-shebang": ("/usr/bin/python3", "/usr/local/bin/env-serve, whose #! line names it"),
     "virtual-env": ("/srv/venv/bin/python", "VIRTUAL_ENV=/srv/venv in the image's environment"),

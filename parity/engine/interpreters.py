@@ -12,7 +12,8 @@ The default choice is the Python the application runs with, read from the image'
 
 1. the program itself when it is a Python (``["python", "app.py"]``, ``/app/.venv/bin/python``);
 2. a script it runs (``/app/.venv/bin/gunicorn``, ``uvicorn`` on PATH): its ``#!`` line
-   names the interpreter;
+   names the interpreter; an entrypoint script that is not Python (``docker-entrypoint.sh``
+   ending in ``exec "$@"``) is looked through to the command after it;
 3. ``poetry run``, ``uv run``, ``pipenv run``, ``pdm run``, ``hatch run``: that tool's
    environment for the project in the working directory (its in-project ``.venv``, the
    tool's variables, its default virtualenv folder);
@@ -536,8 +537,14 @@ def _with_reason(candidate: InterpreterCandidate, reason: str) -> InterpreterCan
     return replace(candidate, reason=reason)
 
 
-def _from_program(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandidate | None:
-    """The Python the image's command runs: itself, a script's shebang, or a tool's venv."""
+def _from_program(
+    files: ContainerFiles, facts: ImageFacts, nested: bool = False
+) -> InterpreterCandidate | None:
+    """The Python the image's command runs: itself, a script's shebang, or a tool's venv.
+
+    An entrypoint script that is not Python (``docker-entrypoint.sh``, which usually ends
+    with ``exec "$@"``) is looked through once, to the command after it.
+    """
     words = command_words(facts.program)
     if not words:
         return None
@@ -555,7 +562,9 @@ def _from_program(files: ContainerFiles, facts: ImageFacts) -> InterpreterCandid
         return None
     found = _shebang_interpreter(files, facts, script)
     if found is None:
-        return None
+        if nested or len(words) < 2:
+            return None
+        return _from_program(files, replace(facts, program=tuple(words[1:])), nested=True)
     return _with_reason(found, f"the image's command runs {script}, whose #! line names it")
 
 
