@@ -224,3 +224,20 @@ def test_a_large_context_names_what_makes_it_large(tmp_path: Path) -> None:
     ignored = context_size(str(project), DockerIgnore(["data", "!data/keep.txt"]))
     assert ignored.total == 2
     assert large_context_note(str(project), ignored) is None
+
+
+@pytest.mark.parametrize(
+    ("words", "project"),
+    [
+        (["run", "app"], "/code"),
+        (["-C", "/srv/app", "run", "app"], "/srv/app"),
+        (["--directory=sub", "-vv", "run", "app"], "/code/sub"),
+        (["--project", "..", "run", "app"], "/"),
+        (["install"], None),
+        (["-C", "/x"], None),
+    ],
+)
+def test_the_project_a_runner_runs_in(words: list[str], project: str | None) -> None:
+    from parity.engine.interpreters import _runner_project
+
+    assert _runner_project(words, "/code") == project

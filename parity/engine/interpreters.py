@@ -555,8 +555,11 @@ def _from_program(
     if _PYTHON_PROGRAM.match(name):
         found = which(files, directories, program, "entrypoint", workdir)
         return None if found is None else _with_reason(found, f"the image's command runs {program}")
-    if name in RUNNERS and len(words) > 1 and words[1] == "run":
-        return tool_environment(files, facts, name)
+    if name in RUNNERS:
+        project = _runner_project(words[1:], workdir)
+        if project is None:
+            return None
+        return tool_environment(files, replace(facts, working_dir=project), name)
     script = _script_path(files, directories, program, workdir)
     if script is None:
         return None
@@ -566,6 +569,30 @@ def _from_program(
             return None
         return _from_program(files, replace(facts, program=tuple(words[1:])), nested=True)
     return _with_reason(found, f"the image's command runs {script}, whose #! line names it")
+
+
+_PROJECT_OPTIONS = frozenset({"-C", "--directory", "--project", "-p", "--path"})
+
+
+def _runner_project(words: Sequence[str], workdir: str) -> str | None:
+    """The project folder of ``TOOL [OPTIONS] run ...`` (``-C DIR``, ``--directory DIR``...);
+    None when the tool is not running a command."""
+    project = workdir
+    index = 0
+    while index < len(words):
+        word = words[index]
+        option, equals, value = word.partition("=")
+        if option in _PROJECT_OPTIONS:
+            if not equals:
+                index += 1
+                value = words[index] if index < len(words) else ""
+            project = posixpath.normpath(posixpath.join(workdir, value))
+        elif word == "run":
+            return project
+        elif not word.startswith("-"):
+            return None
+        index += 1
+    return None
 
 
 def _script_path(
