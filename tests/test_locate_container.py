@@ -238,7 +238,9 @@ def test_a_dockerfile_under_docker_builds_from_the_project_root(
     )
     assert explicit.returncode == 0, explicit.stderr
     assert f"build context: {project} (--context" in explicit.stderr
-    doctor = run_parity("doctor", str(project), env={"PARITY_CACHE_DIR": str(cache)})
+    doctor = run_parity(
+        "doctor", str(project), env={"PARITY_CACHE_DIR": str(cache), "VIRTUAL_ENV": ""}
+    )
     assert f"pick it with --container dockerfile:{other}" in doctor.stdout
 
 
@@ -261,5 +263,9 @@ def test_another_venv_of_the_image_that_matches_better_is_named(
         "local packages are at the same version, against 0 for /usr/bin/python3: to check "
         "it, add --python /opt/venv/bin/python3"
     ]
+    doctor = run_parity(
+        "doctor", str(project), env={"PARITY_CACHE_DIR": str(cache), "VIRTUAL_ENV": ""}
+    )
+    assert f"[note] {warnings[0]}" in doctor.stdout
     fixed = check(project, cache, "--python", "/opt/venv/bin/python3")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr

@@ -266,6 +266,11 @@ def _check(
         markers = container.interpreter.markers if container and container.interpreter else None
         dependent = local_source.kind in MARKER_DEPENDENT_KINDS
         local = _load(doctor, loader, local_source, "local side", markers if dependent else None)
+        if local is not None and container is not None:
+            from parity.commands.check import _better_environment
+
+            for text in _better_environment(loader, local, container):
+                doctor.note(text)
     finally:
         loader.prober.close()
     if local is not None:
