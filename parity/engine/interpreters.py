@@ -33,7 +33,6 @@ import json
 import posixpath
 import re
 import shlex
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -759,17 +758,15 @@ def _poetry_config(files: ContainerFiles, facts: ImageFacts) -> dict[str, str]:
 
 
 def _read_toml(files: ContainerFiles, path: str) -> dict[str, Any]:
-    """A small TOML file of the image; empty when missing or not TOML."""
+    """A small TOML file of the image (the shared loader); empty when missing or not TOML."""
+    from parity.sources._toml import TomlFileError, decode, parse_document
+
     data = files.read_file(path, _SCRIPT_CAP)
     if data is None:
         return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
     try:
-        return tomllib.loads(data.decode("utf-8", "replace"))
-    except ValueError:
+        return parse_document(decode(data, path), path)
+    except TomlFileError:
         return {}
 
 

@@ -215,15 +215,12 @@ def _user_dir(kind: str, app: str, environ: Mapping[str, str]) -> str:
 
 
 def _read_toml(path: str) -> dict[str, Any]:
-    """A TOML file's tables; empty when it is missing or does not parse."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
+    """A TOML file's tables (the shared loader); empty when it is missing or does not parse."""
+    from parity.sources._toml import TomlFileError, read_document
+
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
-    except (OSError, ValueError):
+        return read_document(path)
+    except TomlFileError:
         return {}
 
 
