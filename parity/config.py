@@ -396,7 +396,7 @@ def resolve_source(text: str, base_dir: str) -> str:
     kind, sep, ref = text.partition(":")
     if not (sep and kind in KINDS):
         return _join(base_dir, text)
-    if kind in ("image", "container"):
+    if kind in ("image", "container", "registry"):
         return text
     if kind == "compose":
         service, at, compose_file = ref.partition("@")

@@ -23,7 +23,7 @@ LOCAL_KINDS = (
     "pylock",
     "snapshot",
 )
-CONTAINER_KINDS = ("dockerfile", "image", "container", "compose")
+CONTAINER_KINDS = ("dockerfile", "image", "container", "compose", "registry", "archive")
 KINDS = LOCAL_KINDS + CONTAINER_KINDS
 
 _PYLOCK = re.compile(r"^pylock\.([^.]+\.)?toml$")

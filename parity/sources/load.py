@@ -98,6 +98,14 @@ class SourceLoader:
             return self.prober.load_compose_service(ref)
         if kind == "container":
             return self.prober.load_container(ref)
+        if kind == "registry":
+            from parity.sources.registry import load_registry
+
+            return load_registry(ref, self.prober.options, self.prober.on_progress)
+        if kind == "archive":
+            from parity.sources.archive import load_archive
+
+            return load_archive(ref, self.prober.options, self.prober.on_progress)
         raise UsageError(f"{kind}: sources are not supported yet")
 
     def _load_lock(self, kind: str, ref: str, marker_env: Mapping[str, str] | None) -> Environment:
