@@ -35,6 +35,7 @@ from parity.probe.image_files import FILE_CAP, SMALL_CAP, ZIP_CAP
 _probe: Any = importlib.import_module("parity.probe.script")
 
 CHUNK = 1024 * 1024
+_TAR_BUFFER = 256 * 1024  # tarfile copies what is left of its buffer at every header
 _METADATA_PARENTS = (".dist-info", ".egg-info")
 _METADATA_SMALL = {"INSTALLER": SMALL_CAP, "requires.txt": FILE_CAP, "direct_url.json": FILE_CAP}
 _WHOLE_PATHS = {
@@ -207,7 +208,7 @@ class ImageTree:
         whiteouts: list[list[str]] = []
         opaque: list[list[str]] = []
         try:
-            with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:
+            with tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFFER) as tar:
                 for info in tar:
                     parts = _parts(info.name)
                     if not parts:
