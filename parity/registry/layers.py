@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from parity.engine.interpreters import ContainerFiles, PathStat
 from parity.engine.probe_static import BINARY_CAP
-from parity.errors import ParityError, SourceError
+from parity.errors import SourceError
 from parity.probe.image_files import FILE_CAP, SMALL_CAP, ZIP_CAP
 
 _probe: Any = importlib.import_module("parity.probe.script")
@@ -316,19 +316,21 @@ class VerifiedStream(io.RawIOBase):
             self.on_read(count)
         return count
 
-    def verify(self, digest: str, size: int, label: str) -> None:
-        """Read what is left, then compare with the manifest's digest and size."""
+    def drain(self) -> None:
+        """Read what is left of the blob."""
         while self.readinto(bytearray(CHUNK)):
             pass
+
+    def problem(self, digest: str, size: int) -> str | None:
+        """Why the bytes read are not the blob the manifest names, or None."""
+        if size and self.count < size:
+            return f"is truncated ({self.count} of {size} bytes)"
+        if size and self.count > size:
+            return f"is longer than the manifest says ({self.count} bytes, not {size})"
         algorithm, _, expected = digest.partition(":")
-        if algorithm != "sha256":
-            return  # only sha256 is computed; other algorithms are trusted as sent
-        if self.sha256.hexdigest() != expected or (size and self.count != size):
-            raise LayerError(
-                f"is corrupt or truncated: {self.count} bytes with another digest than "
-                f"the manifest's ({size} bytes)",
-                label,
-            )
+        if algorithm == "sha256" and self.sha256.hexdigest() != expected:
+            return "is corrupt (its bytes do not match the manifest's digest)"
+        return None  # only sha256 is computed; other algorithms are trusted as sent
 
 
 def decompressed(stream: BinaryIO, label: str) -> BinaryIO:
@@ -359,15 +361,21 @@ def _zstd_module(label: str) -> Any:
 
 
 def read_layer(tree: ImageTree, raw: BinaryIO, digest: str, size: int, label: str) -> None:
-    """Stream one layer blob into ``tree``, then check its digest."""
+    """Stream one layer blob into ``tree``, then check its size and digest."""
     verified = VerifiedStream(raw)
     try:
         tree.apply_layer(decompressed(verified, label), label)  # type: ignore[arg-type]
-        verified.verify(digest, size, label)
-    except (zlib.error, EOFError, OSError) as error:
-        raise LayerError(f"is corrupt or truncated ({error})", label) from None
-    except ParityError:
-        raise
+    except (LayerError, zlib.error, EOFError, OSError) as error:
+        reason = error.reason if isinstance(error, LayerError) else f"is not readable ({error})"
+        try:
+            verified.drain()
+        except (zlib.error, EOFError, OSError):
+            pass
+        raise LayerError(verified.problem(digest, size) or reason, label) from None
+    verified.drain()
+    problem = verified.problem(digest, size)
+    if problem:
+        raise LayerError(problem, label)
 
 
 # --- the static reader's view of the tree ------------------------------------------------------
