@@ -9,12 +9,11 @@ a docker config or a credential helper, and never appear in what parity prints.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
 import os
-import resource
-import shutil
 import socket
 import subprocess
 import sys
@@ -68,7 +67,7 @@ def registry_output(
 ) -> bytes:
     source = open_source(kind, ref, None)
     try:
-        digest, manifest, _ = source.resolve(platform)
+        _, manifest, _ = source.resolve(platform)
         return bytes(read_image(source, manifest, python=python, environment={}))
     finally:
         source.close()
@@ -328,10 +327,8 @@ class CuttingProxy:
         except OSError:
             pass
         for each in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 each.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             each.close()
 
     def close(self) -> None:

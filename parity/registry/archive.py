@@ -42,7 +42,7 @@ class ArchiveStore:
         if os.path.isdir(path):
             return
         try:
-            self._tar = tarfile.open(path, "r:*")
+            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 (closed by close())
             for member in self._tar.getmembers():
                 name = os.path.normpath(member.name).lstrip("/")
                 self._members[name] = member

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import Any
 
 import requests
 
@@ -229,7 +229,7 @@ class RegistryClient:
         return body, media_type, digest
 
     @contextmanager
-    def blob(self, digest: str) -> Iterator[BinaryIO]:
+    def blob(self, digest: str) -> Iterator[_RawStream]:
         """The raw (compressed) bytes of a blob, as a stream (not verified here)."""
         response = self.get(f"/v2/{self.reference.repository}/blobs/{digest}", stream=True)
         try:

@@ -23,9 +23,9 @@ import re
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from parity.engine.interpreters import ContainerFiles, PathStat
 from parity.engine.probe_static import BINARY_CAP
@@ -61,6 +61,12 @@ _MODE_SYMLINK = 1 << 27
 _MODE_DEVICE = 1 << 26
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class Readable(Protocol):
+    """A blob's bytes as they arrive (a file, a tar member, an HTTP body)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class LayerError(SourceError):
@@ -111,7 +117,7 @@ def keep_rule(path: str, extra: frozenset[str] = frozenset()) -> Rule | None:
     return None
 
 
-def _keep(stream: BinaryIO, size: int, rule: Rule) -> bytes | None:
+def _keep(stream: IO[bytes], size: int, rule: Rule) -> bytes | None:
     if rule.how == "headers":
         recorder = _Recorder(stream)
         _probe.read_header_block(recorder, rule.cap)
@@ -128,7 +134,7 @@ def _keep(stream: BinaryIO, size: int, rule: Rule) -> bytes | None:
 class _Recorder:
     """Records what ``read_header_block`` reads, so a later read of it gives the same."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.pieces: list[bytes] = []
 
@@ -138,7 +144,7 @@ class _Recorder:
         return piece
 
 
-def _strings(stream: BinaryIO) -> bytes:
+def _strings(stream: IO[bytes]) -> bytes:
     """The version strings and glibc banners of a binary, each between NULs."""
     found: list[bytes] = []
     seen: set[bytes] = set()
@@ -163,7 +169,7 @@ def _strings(stream: BinaryIO) -> bytes:
 class Node:
     """One path: kind ("dir", "file", "symlink", "other"), mode, size, link, kept body."""
 
-    __slots__ = ("kind", "mode", "size", "link", "body", "children", "implied")
+    __slots__ = ("body", "children", "implied", "kind", "link", "mode", "size")
 
     def __init__(self, kind: str, mode: int = 0o755, size: int = 0, link: str = "") -> None:
         self.kind = kind
@@ -202,7 +208,7 @@ class ImageTree:
             node = found
         return node
 
-    def apply_layer(self, stream: BinaryIO, label: str) -> None:
+    def apply_layer(self, stream: IO[bytes], label: str) -> None:
         """Merge one uncompressed layer tar over what the layers below it made."""
         layer = Node("dir")
         whiteouts: list[list[str]] = []
@@ -295,7 +301,7 @@ def _merge(base: Node, layer: Node) -> None:
 class VerifiedStream(io.RawIOBase):
     """Reads a blob's raw bytes, counting and hashing them for :meth:`verify`."""
 
-    def __init__(self, raw: Any, on_read: Callable[[int], None] | None = None) -> None:
+    def __init__(self, raw: Readable, on_read: Callable[[int], None] | None = None) -> None:
         self.raw = raw
         self.sha256 = hashlib.sha256()
         self.count = 0
@@ -333,16 +339,17 @@ class VerifiedStream(io.RawIOBase):
         return None  # only sha256 is computed; other algorithms are trusted as sent
 
 
-def decompressed(stream: BinaryIO, label: str) -> BinaryIO:
+def decompressed(stream: io.RawIOBase, label: str) -> IO[bytes]:
     """The uncompressed tar of a layer: gzip, zstd or plain, told by its first bytes."""
-    buffered = io.BufferedReader(stream, CHUNK)  # type: ignore[arg-type]
+    buffered = io.BufferedReader(stream, CHUNK)
     head = buffered.peek(4)[:4]
     if head.startswith(_GZIP_MAGIC):
         import gzip
 
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return cast("IO[bytes]", gzip.GzipFile(fileobj=buffered, mode="rb"))
     if head == _ZSTD_MAGIC:
-        return _zstd_module(label).ZstdFile(buffered, mode="rb")  # type: ignore[no-any-return]
+        opened: IO[bytes] = _zstd_module(label).ZstdFile(buffered, mode="rb")
+        return opened
     return buffered
 
 
@@ -360,17 +367,15 @@ def _zstd_module(label: str) -> Any:
     )
 
 
-def read_layer(tree: ImageTree, raw: BinaryIO, digest: str, size: int, label: str) -> None:
+def read_layer(tree: ImageTree, raw: Readable, digest: str, size: int, label: str) -> None:
     """Stream one layer blob into ``tree``, then check its size and digest."""
     verified = VerifiedStream(raw)
     try:
-        tree.apply_layer(decompressed(verified, label), label)  # type: ignore[arg-type]
+        tree.apply_layer(decompressed(verified, label), label)
     except (LayerError, zlib.error, EOFError, OSError) as error:
         reason = error.reason if isinstance(error, LayerError) else f"is not readable ({error})"
-        try:
+        with suppress(zlib.error, EOFError, OSError):
             verified.drain()
-        except (zlib.error, EOFError, OSError):
-            pass
         raise LayerError(verified.problem(digest, size) or reason, label) from None
     verified.drain()
     problem = verified.problem(digest, size)

@@ -11,14 +11,15 @@ import hashlib
 import json
 import platform as host_platform
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, BinaryIO, Protocol
+from typing import Any
 
 from parity.cache import ProbeCache, cache_dir, probe_key
 from parity.errors import ParityError, SourceError
 from parity.model import Environment
 from parity.registry.client import RegistryClient, StreamBroken
+from parity.registry.layers import Readable
 from parity.registry.manifest import (
     Descriptor,
     ImageManifest,
@@ -35,16 +36,6 @@ METHOD = "\0layers"
 _CONFIG_CAP = 16 * 1024 * 1024
 
 
-class ImageSource(Protocol):
-    subject: str
-
-    def resolve(self, platform: str | None) -> tuple[str, ImageManifest, str]: ...
-
-    def blob(self, descriptor: Descriptor) -> AbstractContextManager[BinaryIO]: ...
-
-    def close(self) -> None: ...
-
-
 class RegistryImage:
     """One image in a registry, resolved for a platform."""
 
@@ -59,7 +50,7 @@ class RegistryImage:
     def close(self) -> None:
         self.client.close()
 
-    def resolve(self, platform: str | None) -> tuple[str, ImageManifest | None, str]:  # type: ignore[override]
+    def resolve(self, platform: str | None) -> tuple[str, ImageManifest | None, str]:
         """(manifest digest, manifest or None when a cached resolution made it unneeded, note)."""
         wanted = platform or host_platform_text()
         if self.reference.digest:
@@ -126,10 +117,10 @@ class RegistryImage:
             self.cache.put(self._resolution_key(top, wanted), json.dumps(entry).encode())
 
     @contextmanager
-    def blob(self, descriptor: Descriptor) -> Iterator[BinaryIO]:
+    def blob(self, descriptor: Descriptor) -> Iterator[Readable]:
         self.requests += 1
         with self.client.blob(descriptor.digest) as stream:
-            yield stream  # type: ignore[misc]
+            yield stream
 
 
 def open_source(kind: str, ref: str, cache: ProbeCache | None) -> Any:
@@ -156,9 +147,9 @@ def read_image(
 
     with source.blob(manifest.config) as stream:
         config_bytes = stream.read(_CONFIG_CAP + 1)
-    if manifest.config.digest.startswith("sha256:") and not manifest.config.path:
-        if "sha256:" + hashlib.sha256(config_bytes).hexdigest() != manifest.config.digest:
-            raise SourceError("the image config does not match its digest", source.subject)
+    computed = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+    if manifest.config.digest.startswith("sha256:") and computed != manifest.config.digest:
+        raise SourceError("the image config does not match its digest", source.subject)
     config = load_json(config_bytes, f"{source.subject}: config")
     if str(config.get("os") or "linux") != "linux":
         raise SourceError(
