@@ -27,7 +27,7 @@ def free_port() -> int:
 class LocalRegistry:
     """One docker-registry process started by scripts/registry-up, and what was pushed."""
 
-    def __init__(self, user: str = "", password: str = "") -> None:
+    def __init__(self, user: str = "", password: str = "", **settings: str) -> None:
         self.port = free_port()
         self.state = Path(tempfile.mkdtemp(prefix="parity-registry-"))
         self.user, self.password = user, password
@@ -35,6 +35,7 @@ class LocalRegistry:
             **os.environ,
             "PARITY_REGISTRY_PORT": str(self.port),
             "PARITY_REGISTRY_STATE": str(self.state),
+            **settings,
         }
         if user:
             htpasswd = self.state / "htpasswd"

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import gzip
 import hashlib
+import importlib
 import json
 import os
 import socket
@@ -130,6 +131,14 @@ def test_docker_save_archive_and_oci_layout_read_like_the_registry(
         assert json.loads(registry_output("archive", str(recompressed))) == static
 
 
+def zstd_module() -> Any:
+    """compression.zstd (3.14+) or its backport (the test extra installs it)."""
+    try:
+        return importlib.import_module("compression.zstd")
+    except ImportError:
+        return importlib.import_module("backports.zstd")
+
+
 def recompress_layout(saved: Path, target: Path, compression: str) -> Path:
     """An OCI layout of the saved image with its layers compressed (gzip or zstd)."""
     with tarfile.open(saved) as tar:
@@ -140,12 +149,7 @@ def recompress_layout(saved: Path, target: Path, compression: str) -> Path:
     manifest = json.loads((blobs / manifest_digest.split(":")[1]).read_text())
     for layer in manifest["layers"]:
         data = (blobs / layer["digest"].split(":")[1]).read_bytes()
-        if compression == "gzip":
-            packed = gzip.compress(data, 1)
-        else:
-            packed = subprocess.run(
-                ["zstd", "-q", "-c"], input=data, capture_output=True, check=True
-            ).stdout
+        packed = gzip.compress(data, 1) if compression == "gzip" else zstd_module().compress(data)
         digest = hashlib.sha256(packed).hexdigest()
         (blobs / digest).write_bytes(packed)
         layer.update(
@@ -483,3 +487,33 @@ def peak_memory(ref: str, cache: Path) -> int:
         check=True,
     )
     return int(result.stdout.strip()) * 1024
+
+
+def test_bearer_token_flow_with_credentials(
+    base_image: Any, registry: LocalRegistry, tmp_path: Path
+) -> None:
+    from tests.token_service import TokenService
+
+    registry.push(base_image("3.11"), "token/app:1")
+    tokens = TokenService(tmp_path, USER, PASSWORD)
+    guarded = LocalRegistry(
+        PARITY_REGISTRY_TOKEN_REALM=tokens.realm,
+        PARITY_REGISTRY_TOKEN_CERT=str(tokens.certificate_path),
+        PARITY_REGISTRY_STORAGE=str(registry.state / "storage"),
+    )
+    try:
+        guarded.start()
+        ref = f"registry:{guarded.address}/token/app:1"
+        auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        env = write_config(tmp_path / "docker", {"auths": {guarded.address: {"auth": auth}}})
+        result = parity("probe", ref, env=env)
+        assert result.returncode == 0, result.stderr
+        assert tokens.issued == 1  # one token, reused for the manifest and every blob
+        assert_no_secret(result)
+        env = write_config(tmp_path / "none", {})
+        result = parity("probe", ref, env=env)
+        assert result.returncode == 2
+        assert "access denied, and docker has no credentials" in result.stderr
+    finally:
+        guarded.remove()
+        tokens.close()
