@@ -474,10 +474,11 @@ def test_a_200_mb_layer_is_streamed(
 def peak_memory(ref: str, cache: Path) -> int:
     """Peak RSS (bytes) of a fresh interpreter reading ``registry:REF``."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from parity.registry.read import load_image_side\n"
         "load_image_side('registry', sys.argv[1], use_cache=False)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "print(int(status.split()[0]))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, ref],
@@ -517,3 +518,41 @@ def test_bearer_token_flow_with_credentials(
     finally:
         guarded.remove()
         tokens.close()
+
+
+def test_whiteouts_and_opaque_directories_hide_lower_layers(
+    docker_client: Any, base_image: Any, registry: LocalRegistry, isolated: Path
+) -> None:
+    site = "/opt/venv/lib/python3.11/site-packages"
+    context = isolated / "whiteouts"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {base_image('3.11')}\n"
+        f"RUN python -m venv --without-pip /opt/venv && mkdir {site}/old-1.0.dist-info && "
+        "printf 'Metadata-Version: 2.1\\nName: old\\nVersion: 1.0\\n' "
+        f"> {site}/old-1.0.dist-info/METADATA\n"
+        # Removed and made again in one layer: an opaque directory over the one below.
+        f"RUN rm -rf /opt/venv && python -m venv --without-pip /opt/venv && "
+        f"mkdir {site}/new-2.0.dist-info && "
+        "printf 'Metadata-Version: 2.1\\nName: new\\nVersion: 2.0\\n' "
+        f"> {site}/new-2.0.dist-info/METADATA\n"
+        # Files of a lower layer removed: whiteouts.
+        "RUN pip uninstall -y -q setuptools wheel\n"
+        "ENV PATH=/opt/venv/bin:$PATH\n"
+    )
+    tag = "parity-test/whiteouts:latest"
+    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False)
+    try:
+        remote = registry.push(tag, "whiteouts/app:1")
+        static = json.loads(static_probe_output(docker_client, tag))
+        system = json.loads(
+            static_probe_output(docker_client, tag, python="/usr/local/bin/python3")
+        )
+    finally:
+        docker_client.images.remove(tag)
+    from_registry = json.loads(registry_output("registry", remote))
+    assert from_registry == static
+    assert [item["name"] for item in from_registry["distributions"]] == ["new"]
+    from_registry = json.loads(registry_output("registry", remote, "/usr/local/bin/python3"))
+    assert from_registry == system
+    assert {item["name"] for item in system["distributions"]} == {"pip"}

@@ -19,8 +19,10 @@ import hashlib
 import importlib
 import io
 import posixpath
+import queue
 import re
 import tarfile
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -368,19 +370,94 @@ def _zstd_module(label: str) -> Any:
 
 
 def read_layer(tree: ImageTree, raw: Readable, digest: str, size: int, label: str) -> None:
-    """Stream one layer blob into ``tree``, then check its size and digest."""
+    """Stream one layer blob into ``tree``, then check its size and digest.
+
+    A thread receives, hashes and decompresses (zlib and hashlib release the GIL) while
+    this one reads the tar: the two overlap, and at most a few chunks wait in between.
+    """
     verified = VerifiedStream(raw)
+    pipe = _Pipe(verified, label)
     try:
-        tree.apply_layer(decompressed(verified, label), label)
+        tree.apply_layer(io.BufferedReader(pipe, CHUNK), label)
+        pipe.finish()
     except (LayerError, zlib.error, EOFError, OSError) as error:
+        pipe.stop()
         reason = error.reason if isinstance(error, LayerError) else f"is not readable ({error})"
         with suppress(zlib.error, EOFError, OSError):
             verified.drain()
         raise LayerError(verified.problem(digest, size) or reason, label) from None
-    verified.drain()
+    except BaseException:
+        pipe.stop()
+        raise
     problem = verified.problem(digest, size)
     if problem:
         raise LayerError(problem, label)
+
+
+class _Pipe(io.RawIOBase):
+    """The decompressed bytes of a blob, produced by a thread, read here."""
+
+    _DEPTH = 4
+
+    def __init__(self, verified: VerifiedStream, label: str) -> None:
+        self.queue: queue.Queue[bytes | BaseException | None] = queue.Queue(self._DEPTH)
+        self.stopped = threading.Event()
+        self.pending = memoryview(b"")
+        self.done = False
+        self.thread = threading.Thread(target=self._produce, args=(verified, label), daemon=True)
+        self.thread.start()
+
+    def _put(self, item: bytes | BaseException | None) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, verified: VerifiedStream, label: str) -> None:
+        try:
+            stream = decompressed(verified, label)
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                if not self._put(chunk):
+                    return
+            verified.drain()
+            self._put(None)
+        except BaseException as error:  # handed to the reading thread, raised there
+            self._put(error)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.pending:
+            if self.done:
+                return 0
+            item = self.queue.get()
+            if item is None or isinstance(item, BaseException):
+                self.done = True
+                self.thread.join()
+                if item is None:
+                    return 0
+                raise item
+            self.pending = memoryview(item)
+        count = min(len(buffer), len(self.pending))
+        buffer[:count] = self.pending[:count]
+        self.pending = self.pending[count:]
+        return count
+
+    def finish(self) -> None:
+        """Read to the end (the tar's padding), so the whole blob is hashed."""
+        while self.readinto(bytearray(CHUNK)):
+            pass
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 # --- the static reader's view of the tree ------------------------------------------------------
