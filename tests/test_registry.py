@@ -537,7 +537,7 @@ def test_whiteouts_and_opaque_directories_hide_lower_layers(
         "printf 'Metadata-Version: 2.1\\nName: new\\nVersion: 2.0\\n' "
         f"> {site}/new-2.0.dist-info/METADATA\n"
         # Files of a lower layer removed: whiteouts.
-        "RUN pip uninstall -y -q setuptools wheel\n"
+        "RUN cd /usr/lib/python3/dist-packages && rm -rf setuptools* wheel*\n"
         "ENV PATH=/opt/venv/bin:$PATH\n"
     )
     tag = "parity-test/whiteouts:latest"
@@ -545,14 +545,12 @@ def test_whiteouts_and_opaque_directories_hide_lower_layers(
     try:
         remote = registry.push(tag, "whiteouts/app:1")
         static = json.loads(static_probe_output(docker_client, tag))
-        system = json.loads(
-            static_probe_output(docker_client, tag, python="/usr/local/bin/python3")
-        )
+        system = json.loads(static_probe_output(docker_client, tag, python="/usr/bin/python3"))
     finally:
         docker_client.images.remove(tag)
     from_registry = json.loads(registry_output("registry", remote))
     assert from_registry == static
     assert [item["name"] for item in from_registry["distributions"]] == ["new"]
-    from_registry = json.loads(registry_output("registry", remote, "/usr/local/bin/python3"))
+    from_registry = json.loads(registry_output("registry", remote, "/usr/bin/python3"))
     assert from_registry == system
     assert {item["name"] for item in system["distributions"]} == {"pip"}

@@ -189,7 +189,8 @@ def load_image_side(
     try:
         try:
             digest, manifest, picked = source.resolve(platform)
-            description = f"{source.subject} ({digest.split(':', 1)[-1][:12]}" + (
+            short = digest.split(":", 1)[-1][:12]
+            description = f"{source.subject} (manifest {short}" + (
                 f", {picked})" if picked else ")"
             )
             key = probe_key(digest, python, environment, PROBE_SOURCE + METHOD)
