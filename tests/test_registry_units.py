@@ -156,3 +156,15 @@ def test_layers_merge_with_whiteouts_opaque_directories_and_links() -> None:
         with tarfile.open(fileobj=opened[0]) as tar:
             names = tar.getnames()
     assert names == ["root", "root/a-1.dist-info", "root/a-1.dist-info/METADATA"]
+
+
+def test_plain_http_only_for_loopback_or_listed_hosts() -> None:
+    from parity.registry.client import RegistryClient
+
+    def schemes(reference: str, environ: dict[str, str]) -> tuple[str, ...]:
+        return RegistryClient(parse_reference(reference), environ)._schemes()
+
+    assert schemes("127.0.0.1:5000/app", {}) == ("https", "http")
+    assert schemes("registry.example:5000/app", {}) == ("https",)
+    listed = {"PARITY_INSECURE_REGISTRIES": "registry.example:5000, other"}
+    assert schemes("registry.example:5000/app", listed) == ("https", "http")

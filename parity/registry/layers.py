@@ -49,6 +49,9 @@ _WHOLE_PATHS = {
     "/lib/apk/db/installed": BINARY_CAP,
     "/usr/lib/apk/db/installed": BINARY_CAP,
 }
+SCRIPT_CAP = 64 * 1024  # a script or small config the interpreter's choice may read
+# Small files choosing the interpreter may read: a project's and Poetry's settings.
+_SETTINGS_NAMES = frozenset({"pyproject.toml", "poetry.toml", "config.toml"})
 _BINARY_NAME = re.compile(
     r"^(python\d[\d.]*[a-z]*|libpython\d.*\.so.*|libc\.so\.6|libc-\d+\.\d+\.so)$"
 )
@@ -87,8 +90,14 @@ class Rule:
     cap: int
 
 
-def keep_rule(path: str, extra: frozenset[str] = frozenset()) -> Rule | None:
-    """What of the regular file at ``path`` (as the layer names it) the static read needs."""
+def keep_rule(
+    path: str, extra: frozenset[str] = frozenset(), programs: frozenset[str] = frozenset()
+) -> Rule | None:
+    """What of the regular file at ``path`` (as the layer names it) the static read needs.
+
+    ``extra``: paths kept whole (a zip on $PYTHONPATH); ``programs``: the file names of the
+    image's entrypoint and command, kept when small (a script's ``#!`` line names its Python).
+    """
     if path in _WHOLE_PATHS:
         return Rule("whole", _WHOLE_PATHS[path])
     parent, name = posixpath.split(path)
@@ -116,6 +125,8 @@ def keep_rule(path: str, extra: frozenset[str] = frozenset()) -> Rule | None:
         return Rule("whole", FILE_CAP)
     if _BINARY_NAME.match(name):
         return Rule("strings", BINARY_CAP)
+    if name in _SETTINGS_NAMES or name in programs:
+        return Rule("whole", SCRIPT_CAP)
     return None
 
 
@@ -195,9 +206,12 @@ def _parts(name: str) -> list[str]:
 class ImageTree:
     """The merged file tree of an image's layers."""
 
-    def __init__(self, keep_also: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, keep_also: frozenset[str] = frozenset(), programs: frozenset[str] = frozenset()
+    ) -> None:
         self.root = Node("dir")
         self.keep_also = keep_also  # absolute paths kept whole (a zip on $PYTHONPATH)
+        self.programs = programs  # file names of the image's entrypoint and command
 
     def lookup(self, parts: list[str], root: Node | None = None) -> Node | None:
         node = root or self.root
@@ -259,7 +273,7 @@ class ImageTree:
         if not info.isreg():
             return Node("other", mode)
         node = Node("file", mode, info.size)
-        rule = keep_rule("/" + "/".join(parts), self.keep_also)
+        rule = keep_rule("/" + "/".join(parts), self.keep_also, self.programs)
         if rule is not None:
             extracted = tar.extractfile(info)
             if extracted is not None:

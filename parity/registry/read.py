@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform as host_platform
+import posixpath
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -159,7 +160,8 @@ def read_image(
         config.get("config") or {}, str(config.get("architecture") or ""), environment
     )
     keep_also = frozenset(pythonpath_entries(facts.env))
-    tree = ImageTree(keep_also)
+    programs = frozenset(posixpath.basename(word) for word in facts.program if word)
+    tree = ImageTree(keep_also, programs)
     for number, layer in enumerate(manifest.layers, 1):
         label = f"{source.subject}: layer {number} ({layer.digest[:19] or layer.path})"
         if on_layer is not None:
@@ -193,16 +195,18 @@ def load_image_side(
             description = f"{source.subject} (manifest {short}" + (
                 f", {picked})" if picked else ")"
             )
+            note = f" ({picked})" if picked else ""
             key = probe_key(digest, python, environment, PROBE_SOURCE + METHOD)
             output = cache.get(key) if use_cache else None
             if output is not None:
                 if on_progress is not None:
-                    on_progress(f"{description}, cached")
+                    on_progress(f"{kind}:{ref}{note}, cached")
             else:
                 if manifest is None:
                     manifest = source.manifest_of(digest)
                 if on_progress is not None:
-                    on_progress(f"{description}, reading {len(manifest.layers)} layers")
+                    count = len(manifest.layers)
+                    on_progress(f"{kind}:{ref}{note}, {count} layer{'s' if count != 1 else ''}")
                 output = read_image(source, manifest, python=python, environment=environment)
                 cache.put(key, output)
         except StreamBroken as error:
