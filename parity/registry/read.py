@@ -180,7 +180,7 @@ def load_image_side(
     environment: dict[str, str] | None = None,
     platform: str | None = None,
     use_cache: bool = True,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: Callable[[str, str], None] | None = None,
 ) -> Environment:
     """``registry:REF`` or ``archive:PATH`` as an installed-level Environment (no engine)."""
     from parity.probe.parse import PROBE_SOURCE, parse_probe_output
@@ -200,13 +200,14 @@ def load_image_side(
             output = cache.get(key) if use_cache else None
             if output is not None:
                 if on_progress is not None:
-                    on_progress(f"{kind}:{ref}{note}, cached")
+                    on_progress("cached", f"{kind}:{ref}{note}")
             else:
                 if manifest is None:
                     manifest = source.manifest_of(digest)
                 if on_progress is not None:
                     count = len(manifest.layers)
-                    on_progress(f"{kind}:{ref}{note}, {count} layer{'s' if count != 1 else ''}")
+                    layers = f"{count} layer{'s' if count != 1 else ''}"
+                    on_progress("probe", f"{kind}:{ref}{note}, {layers}")
                 output = read_image(source, manifest, python=python, environment=environment)
                 cache.put(key, output)
         except StreamBroken as error:

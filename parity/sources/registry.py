@@ -18,9 +18,9 @@ def load_stored_image(
     """A registry image or an image archive, read statically (see parity.registry)."""
     from parity.registry.read import load_image_side
 
-    def progress(detail: str) -> None:
+    def progress(stage: str, detail: str) -> None:
         if on_progress is not None:
-            on_progress(ProbeEvent("probe", detail=detail))
+            on_progress(ProbeEvent(stage, detail=detail))
 
     return load_image_side(
         kind,
