@@ -168,3 +168,15 @@ def test_plain_http_only_for_loopback_or_listed_hosts() -> None:
     assert schemes("registry.example:5000/app", {}) == ("https",)
     listed = {"PARITY_INSECURE_REGISTRIES": "registry.example:5000, other"}
     assert schemes("registry.example:5000/app", listed) == ("https", "http")
+
+
+def test_archives_are_inferred_from_their_names(tmp_path: Path) -> None:
+    from parity.sources import parse_source
+
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    assert parse_source(str(layout)).kind == "archive"
+    assert parse_source("image.tar").kind == "archive"
+    assert parse_source("image.tar.gz").kind == "archive"
+    assert parse_source("registry:ghcr.io/org/app:prod").ref == "ghcr.io/org/app:prod"

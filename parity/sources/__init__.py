@@ -67,6 +67,8 @@ def infer_kind(path: str) -> str | None:
     if os.path.isdir(path):
         if os.path.isfile(os.path.join(path, "pyvenv.cfg")):
             return "venv"
+        if os.path.isfile(os.path.join(path, "oci-layout")):
+            return "archive"  # an OCI image layout
         return None
     by_name = {
         "pipfile": "pipfile",
@@ -91,6 +93,8 @@ def infer_kind(path: str) -> str | None:
         return "requirements"
     if lowered.endswith(".json"):
         return "snapshot"
+    if lowered.endswith((".tar", ".tar.gz", ".tgz")):
+        return "archive"  # docker save, or an OCI layout in a tarball
     if lowered.startswith(("python", "pypy")) and os.path.isfile(path) and os.access(path, os.X_OK):
         return "python"
     return None
