@@ -554,3 +554,64 @@ def test_whiteouts_and_opaque_directories_hide_lower_layers(
     from_registry = json.loads(registry_output("registry", remote, "/usr/bin/python3"))
     assert from_registry == system
     assert {item["name"] for item in system["distributions"]} == {"pip"}
+
+
+def test_https_with_the_registry_certificate_trusted(
+    registry: LocalRegistry, base_image: Any, tmp_path: Path
+) -> None:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    registry.push(base_image("3.11"), "tls/app:1")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "registry.crt", tmp_path / "registry.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    secure = LocalRegistry(
+        PARITY_REGISTRY_TLS_CERT=str(cert_path),
+        PARITY_REGISTRY_TLS_KEY=str(key_path),
+        PARITY_REGISTRY_STORAGE=str(registry.state / "storage"),
+    )
+    try:
+        secure.start()
+        env = write_config(tmp_path / "docker", {})
+        env["REQUESTS_CA_BUNDLE"] = str(cert_path)  # the CA a company registry would use
+        source = f"registry:{secure.address}/tls/app:1"
+        result = parity("probe", source, "--format", "json", env=env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["interpreter"]["version"].startswith("3.11.")
+        del env["REQUESTS_CA_BUNDLE"]  # untrusted: plain HTTP is tried next, and refused
+        env["PARITY_CACHE_DIR"] = str(tmp_path / "other-cache")
+        result = parity("probe", source, env=env)
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "TLS failed (certificate not trusted)" in result.stderr
+    finally:
+        secure.remove()

@@ -117,12 +117,20 @@ class RegistryClient:
                     base + path, headers=all_headers, stream=stream, timeout=TIMEOUT
                 )
             except (requests.exceptions.SSLError, requests.exceptions.ConnectionError) as error:
-                last = error
+                last = last if isinstance(last, requests.exceptions.SSLError) else error
                 continue
             except requests.RequestException as error:
                 raise self._error(f"the registry did not answer: {_reason(error)}") from None
+            if response.status_code == 400 and isinstance(last, requests.exceptions.SSLError):
+                response.close()  # plain HTTP to a TLS port: the TLS failure is the news
+                break
             self._base = base
             return response
+        if isinstance(last, requests.exceptions.SSLError):
+            raise self._error(
+                f"TLS failed ({_tls_reason(last)}); if the registry's certificate comes from "
+                "your own CA, point REQUESTS_CA_BUNDLE at it"
+            ) from None
         raise self._error(f"the registry does not answer ({_reason(last)})") from None
 
     def get(self, path: str, accept: str = "", stream: bool = False) -> requests.Response:
@@ -254,6 +262,16 @@ class _RawStream:
         except Exception as error:  # urllib3's protocol, timeout and connection errors
             raise StreamBroken(_reason(error)) from None
         return data
+
+
+def _tls_reason(error: BaseException) -> str:
+    text = str(error)
+    for known in ("CERTIFICATE_VERIFY_FAILED", "WRONG_VERSION_NUMBER", "hostname mismatch"):
+        if known in text:
+            return {"WRONG_VERSION_NUMBER": "the port does not speak TLS"}.get(
+                known, "certificate not trusted" if known != "hostname mismatch" else known
+            )
+    return "handshake failed"
 
 
 def _reason(error: BaseException | None) -> str:
