@@ -180,3 +180,14 @@ def test_archives_are_inferred_from_their_names(tmp_path: Path) -> None:
     assert parse_source("image.tar").kind == "archive"
     assert parse_source("image.tar.gz").kind == "archive"
     assert parse_source("registry:ghcr.io/org/app:prod").ref == "ghcr.io/org/app:prod"
+
+
+def test_gzip_members_padding_and_truncation() -> None:
+    import gzip
+
+    from parity.registry.layers import _gunzip
+
+    packed = gzip.compress(b"first ") + gzip.compress(b"second") + b"\x00" * 1024
+    assert b"".join(_gunzip(io.BytesIO(packed))) == b"first second"
+    with pytest.raises(EOFError):
+        b"".join(_gunzip(io.BytesIO(gzip.compress(b"x" * 100000)[:-20])))

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import IO, Any, BinaryIO, Protocol, cast
+from typing import IO, Any, BinaryIO, Protocol
 
 from parity.engine.interpreters import ContainerFiles, PathStat
 from parity.engine.probe_static import BINARY_CAP
@@ -355,18 +355,48 @@ class VerifiedStream(io.RawIOBase):
         return None  # only sha256 is computed; other algorithms are trusted as sent
 
 
-def decompressed(stream: io.RawIOBase, label: str) -> IO[bytes]:
-    """The uncompressed tar of a layer: gzip, zstd or plain, told by its first bytes."""
+def decompressed(stream: io.RawIOBase, label: str) -> Iterator[bytes]:
+    """The uncompressed tar of a layer, in chunks: gzip, zstd or plain, told by its first
+    bytes. gzip goes to zlib a megabyte at a time (GzipFile's small reads cost more)."""
     buffered = io.BufferedReader(stream, CHUNK)
     head = buffered.peek(4)[:4]
     if head.startswith(_GZIP_MAGIC):
-        import gzip
-
-        return cast("IO[bytes]", gzip.GzipFile(fileobj=buffered, mode="rb"))
+        yield from _gunzip(buffered)
+        return
+    source: IO[bytes] = buffered
     if head == _ZSTD_MAGIC:
-        opened: IO[bytes] = _zstd_module(label).ZstdFile(buffered, mode="rb")
-        return opened
-    return buffered
+        source = _zstd_module(label).ZstdFile(buffered, mode="rb")
+    while True:
+        chunk = source.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _gunzip(stream: IO[bytes]) -> Iterator[bytes]:
+    """gzip members one after another, NUL padding allowed between them and after the last
+    (as GzipFile allows); zlib checks each member's CRC and length."""
+    inflater = zlib.decompressobj(31)
+    fed = False  # the current member has begun
+    while True:
+        data = stream.read(CHUNK)
+        if not data:
+            break
+        while data:
+            if not fed:
+                data = data.lstrip(b"\x00")
+                if not data:
+                    break
+            fed = True
+            out = inflater.decompress(data)
+            if out:
+                yield out
+            data = b""
+            if inflater.eof:
+                data = inflater.unused_data
+                inflater, fed = zlib.decompressobj(31), False
+    if fed:
+        raise EOFError("the compressed stream ended before its end marker")
 
 
 def _zstd_module(label: str) -> Any:
@@ -432,11 +462,7 @@ class _Pipe(io.RawIOBase):
 
     def _produce(self, verified: VerifiedStream, label: str) -> None:
         try:
-            stream = decompressed(verified, label)
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
+            for chunk in decompressed(verified, label):
                 if not self._put(chunk):
                     return
             verified.drain()
