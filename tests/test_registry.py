@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -607,7 +608,15 @@ def test_https_with_the_registry_certificate_trusted(
         result = parity("probe", source, "--format", "json", env=env)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["interpreter"]["version"].startswith("3.11.")
-        del env["REQUESTS_CA_BUNDLE"]  # untrusted: plain HTTP is tried next, and refused
+        del env["REQUESTS_CA_BUNDLE"]  # docker's own place for a registry's CA
+        certs = tmp_path / "certs.d" / secure.address
+        certs.mkdir(parents=True)
+        shutil.copy(cert_path, certs / "ca.crt")
+        env["PARITY_DOCKER_CERTS_D"] = str(tmp_path / "certs.d")
+        env["PARITY_CACHE_DIR"] = str(tmp_path / "certs-cache")
+        result = parity("probe", source, env=env)
+        assert result.returncode == 0, result.stderr
+        del env["PARITY_DOCKER_CERTS_D"]  # untrusted: plain HTTP is tried next, and refused
         env["PARITY_CACHE_DIR"] = str(tmp_path / "other-cache")
         result = parity("probe", source, env=env)
         assert result.returncode == 2

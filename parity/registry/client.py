@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -26,6 +27,7 @@ from parity.registry.auth import Credentials, find_credentials
 from parity.registry.reference import Reference
 
 INSECURE_ENV = "PARITY_INSECURE_REGISTRIES"
+CERTS_ENV = "PARITY_DOCKER_CERTS_D"  # docker's certs.d elsewhere (tests; rootless docker)
 MANIFEST_CAP = 4 * 1024 * 1024
 TIMEOUT = (10.0, 60.0)  # connect, read (seconds between bytes)
 MANIFEST_TYPES = (
@@ -89,6 +91,26 @@ class RegistryClient:
         self._authorization: str | None = None
         self._credentials: Credentials | None = None
         self._credentials_read = False
+        self._verify: str | bool = True
+        self._use_docker_certificates()
+
+    def _use_docker_certificates(self) -> None:
+        """docker's per-registry TLS files: ``/etc/docker/certs.d/HOST[:PORT]/`` holds the
+        registry's CA (``*.crt``) and a client certificate (``*.cert`` with its ``*.key``)."""
+        root = Path(self.environ.get(CERTS_ENV) or "/etc/docker/certs.d")
+        directory = root / self.reference.api_host
+        try:
+            names = sorted(entry.name for entry in directory.iterdir())
+        except OSError:
+            return
+        authorities = [name for name in names if name.endswith(".crt")]
+        if authorities:  # given with each request: $REQUESTS_CA_BUNDLE would win over the session's
+            self._verify = str(directory / authorities[0])
+        for name in names:
+            key = name[: -len(".cert")] + ".key"
+            if name.endswith(".cert") and key in names:
+                self.session.cert = (str(directory / name), str(directory / key))
+                break
 
     def close(self) -> None:
         self.session.close()
@@ -114,7 +136,11 @@ class RegistryClient:
         for base in bases:
             try:
                 response = self.session.get(
-                    base + path, headers=all_headers, stream=stream, timeout=TIMEOUT
+                    base + path,
+                    headers=all_headers,
+                    stream=stream,
+                    timeout=TIMEOUT,
+                    verify=self._verify,
                 )
             except (requests.exceptions.SSLError, requests.exceptions.ConnectionError) as error:
                 last = last if isinstance(last, requests.exceptions.SSLError) else error
@@ -128,8 +154,9 @@ class RegistryClient:
             return response
         if isinstance(last, requests.exceptions.SSLError):
             raise self._error(
-                f"TLS failed ({_tls_reason(last)}); if the registry's certificate comes from "
-                "your own CA, point REQUESTS_CA_BUNDLE at it"
+                f"TLS failed ({_tls_reason(last)}); a registry certificate from your own CA "
+                f"is trusted from /etc/docker/certs.d/{self.reference.api_host}/ca.crt, as "
+                "docker trusts it, or from $REQUESTS_CA_BUNDLE"
             ) from None
         raise self._error(f"the registry does not answer ({_reason(last)})") from None
 

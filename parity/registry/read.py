@@ -208,7 +208,15 @@ def load_image_side(
                     count = len(manifest.layers)
                     layers = f"{count} layer{'s' if count != 1 else ''}"
                     on_progress("probe", f"{kind}:{ref}{note}, {layers}")
-                output = read_image(source, manifest, python=python, environment=environment)
+                shown = on_progress
+
+                def on_layer(number: int, count: int) -> None:
+                    if shown is not None and count > 1:
+                        shown("probe", f"{kind}:{ref}{note}, layer {number} of {count}")
+
+                output = read_image(
+                    source, manifest, python=python, environment=environment, on_layer=on_layer
+                )
                 cache.put(key, output)
         except StreamBroken as error:
             raise SourceError(
