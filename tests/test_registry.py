@@ -624,3 +624,27 @@ def test_https_with_the_registry_certificate_trusted(
         assert "TLS failed (certificate not trusted)" in result.stderr
     finally:
         secure.remove()
+
+
+def test_check_against_a_registry_image_reports_drift(
+    base_image: Any, registry: LocalRegistry, tmp_path: Path
+) -> None:
+    remote = registry.push(base_image("3.11"), "check/app:1")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("six==1.16.0\n")
+    env = {"PARITY_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_CONFIG": str(tmp_path)}
+    result = parity(
+        "check",
+        "--local",
+        f"requirements:{requirements}",
+        "--container",
+        f"registry:{remote}",
+        "--format",
+        "json",
+        env=env,
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sides"][1]["kind"] == "registry"
+    rows = {row["name"]: row for row in report["packages"]}
+    assert rows["six"]["status"] == "missing" and rows["six"]["missing_from"] == ["container"]
