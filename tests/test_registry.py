@@ -75,6 +75,12 @@ def registry_output(
         source.close()
 
 
+def static_read(client: Any, image: str, python: str | None = None) -> Any:
+    """What --static reads through the engine (the call may also return the interpreter)."""
+    output = static_probe_output(client, image, python=python)
+    return json.loads(output[0] if isinstance(output, tuple) else output)
+
+
 def parity(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "parity", *args],
@@ -100,7 +106,7 @@ def test_registry_read_equals_static_read_and_probe(
     image = built(name)
     remote = registry.push(image, f"kinds/{name}:latest")
     from_registry = json.loads(registry_output("registry", remote, python))
-    static = json.loads(static_probe_output(docker_client, image, python=python))
+    static = static_read(docker_client, image, python)
     assert from_registry == static
     probed = json.loads(probe_image(docker_client, image, python))
     assert from_registry["distributions"] == probed["distributions"]
@@ -114,7 +120,7 @@ def test_docker_save_archive_and_oci_layout_read_like_the_registry(
     image = built("venv-app")
     saved = isolated / "saved.tar"
     subprocess.run(["docker", "save", "-o", str(saved), image], check=True)
-    static = json.loads(static_probe_output(docker_client, image))
+    static = static_read(docker_client, image)
     # Docker 25+ writes an OCI layout inside docker save's tarball (and manifest.json).
     assert json.loads(registry_output("archive", str(saved))) == static
     # The same, unpacked: an OCI image layout directory.
@@ -545,8 +551,8 @@ def test_whiteouts_and_opaque_directories_hide_lower_layers(
     docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False)
     try:
         remote = registry.push(tag, "whiteouts/app:1")
-        static = json.loads(static_probe_output(docker_client, tag))
-        system = json.loads(static_probe_output(docker_client, tag, python="/usr/bin/python3"))
+        static = static_read(docker_client, tag)
+        system = static_read(docker_client, tag, "/usr/bin/python3")
     finally:
         docker_client.images.remove(tag)
     from_registry = json.loads(registry_output("registry", remote))
