@@ -32,6 +32,8 @@ from parity.engine.probe_static import static_probe_output
 from parity.registry.read import load_image_side, open_source, read_image
 from tests.registry_tools import LocalRegistry
 from tests.test_container_kinds import CASES, built, probe_image  # noqa: F401 (fixture)
+from tests.test_locate_container import EXPECTED as LOCATE_EXPECTED
+from tests.test_locate_container import choice_images  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -654,3 +656,18 @@ def test_check_against_a_registry_image_reports_drift(
     assert report["sides"][1]["kind"] == "registry"
     rows = {row["name"]: row for row in report["packages"]}
     assert rows["six"]["status"] == "missing" and rows["six"]["missing_from"] == ["container"]
+
+
+@pytest.mark.parametrize("target", list(LOCATE_EXPECTED))
+def test_registry_read_picks_the_python_the_command_runs(
+    docker_client: Any,
+    choice_images: dict[str, str],  # noqa: F811 (the fixture)
+    registry: LocalRegistry,
+    isolated: Path,
+    target: str,
+) -> None:
+    """Shebang scripts, an entrypoint in front, tools' run commands, VIRTUAL_ENV, the
+    working directory: the files the choice reads are kept, so it chooses as --static does."""
+    image = choice_images[target]
+    remote = registry.push(image, f"choices/{target}:latest")
+    assert json.loads(registry_output("registry", remote)) == static_read(docker_client, image)
