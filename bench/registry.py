@@ -170,10 +170,12 @@ def main() -> int:
                 reg = timed(*parity, "probe", "-q", f"registry:{remote}", env=cache)
                 cache = {"PARITY_CACHE_DIR": str(workdir / f"cache-{name}-{number}-pull")}
                 started = time.perf_counter()
-                run("docker", "pull", "-q", remote)
-                run(*parity, "probe", "-q", f"image:{remote}", env=cache)
-                pulled = time.perf_counter() - started
-                run("docker", "rmi", remote)
+                try:
+                    run("docker", "pull", "-q", remote)
+                    run(*parity, "probe", "-q", f"image:{remote}", env=cache)
+                    pulled = time.perf_counter() - started
+                finally:
+                    subprocess.run(["docker", "rmi", remote], capture_output=True, check=False)
                 samples.setdefault(f"{name}.registry", []).append(reg)
                 samples.setdefault(f"{name}.pull_probe", []).append(pulled)
                 peak = int(run(sys.executable, "-c", PEAK_CODE, remote).strip())
