@@ -157,9 +157,46 @@ def _compare_two_interpreters(
     for field_name, left_value, right_value, severity in facts:
         if field_name == "libc_version" and _libc_family(left.libc) != _libc_family(right.libc):
             continue  # already reported as a libc family difference
-        yield _interpreter_row(
-            field_name, {left_name: left_value, right_name: right_value}, severity, policy
-        )
+        values = {left_name: left_value, right_name: right_value}
+        if field_name == "architecture":
+            yield _architecture_row(values, policy)
+            continue
+        yield _interpreter_row(field_name, values, severity, policy)
+
+
+# What platform.machine() says for one CPU architecture on each OS Python runs on: macOS
+# says arm64 where Linux says aarch64 and Windows ARM64; Windows says AMD64 where the
+# others say x86_64 (amd64 on the BSDs and in Debian's names).
+_ARCHITECTURE_ALIASES = {
+    "x86_64": ("x86_64", "amd64", "x64", "em64t", "x86-64"),
+    "aarch64": ("aarch64", "arm64", "armv8", "armv8-a", "arm64-v8a"),
+    "x86": ("x86", "i386", "i486", "i586", "i686", "i86pc", "ia32"),
+    # 32-bit ARM: armv8l is a 32-bit userland on a 64-bit ARM kernel.
+    "arm": ("arm", "armv6l", "armv7l", "armv7", "armv7a", "armv8l", "armhf", "armel"),
+    "ppc64le": ("ppc64le", "ppc64el", "powerpc64le"),
+    "ppc64": ("ppc64", "powerpc64"),
+    "s390x": ("s390x",),
+    "riscv64": ("riscv64",),
+    "loongarch64": ("loongarch64",),
+}
+_ARCHITECTURES = {
+    alias: platform for platform, aliases in _ARCHITECTURE_ALIASES.items() for alias in aliases
+}
+
+
+def architecture(machine: str) -> str:
+    """The platform ``machine`` (a ``platform.machine()`` value) names: ``arm64`` -> ``aarch64``."""
+    text = machine.strip().lower()
+    return _ARCHITECTURES.get(text, text)
+
+
+def _architecture_row(values: Mapping[str, str | None], policy: Policy) -> InterpreterRow:
+    """Architectures compared as platforms; the row keeps each side's own spelling."""
+    platforms = {architecture(value or "") for value in values.values()}
+    if len(platforms) <= 1 or "" in platforms:
+        return InterpreterRow("architecture", values, Status.SAME, Severity.NONE)
+    severity = policy.severity_for(None, "architecture", Severity.ERROR)
+    return InterpreterRow("architecture", values, Status.DIFFERS, severity)
 
 
 def _libc_family(libc: str) -> str:
@@ -462,16 +499,14 @@ def _compare_pair(
         change = version_change(left.version, right.version)
         severity = policy.severity_for(name, f"version:{change}", Severity.ERROR)
         return PackageRow(name, values, Status.VERSION, severity, change=change, declared_at=where)
-    left_origin = _origin_text(left)
-    right_origin = _origin_text(right)
-    if left_origin != right_origin and left_origin and right_origin:
-        detail = f"{left_name}: {left_origin}; {right_name}: {right_origin}"
-        severity = policy.severity_for(name, "source", Severity.WARNING)
-        return PackageRow(name, values, Status.SOURCE, severity, detail=detail, declared_at=where)
-    if (left.origin is None) != (right.origin is None):
-        described = left if left.origin is not None else right
-        side = left_name if described is left else right_name
-        detail = f"{side}: {_origin_text(described)}"
+    left_origin = _distribution_origin(left)
+    right_origin = _distribution_origin(right)
+    if left_origin != right_origin:
+        if left_origin and right_origin:
+            detail = f"{left_name}: {_origin_text(left)}; {right_name}: {_origin_text(right)}"
+        else:
+            described, side = (left, left_name) if left_origin else (right, right_name)
+            detail = f"{side}: {_origin_text(described)}"
         severity = policy.severity_for(name, "source", Severity.WARNING)
         return PackageRow(name, values, Status.SOURCE, severity, detail=detail, declared_at=where)
     return PackageRow(name, values, Status.SAME, Severity.NONE, declared_at=where)
@@ -479,6 +514,24 @@ def _compare_pair(
 
 def _origin_text(package: Package) -> str:
     return package.origin.describe() if package.origin is not None else ""
+
+
+def _distribution_origin(package: Package) -> str:
+    """What tells one build of a release from another: ``""`` for a plain release.
+
+    A wheel installed from a local file (a wheelhouse stage's ``pip install /wheels/*``) is
+    the same distribution an index would give, wherever the file lay; only a wheel build tag
+    (``name-1.0-1-py3-none-any.whl``) tells a different build.
+    """
+    origin = package.origin
+    if origin is None:
+        return ""
+    if origin.kind == "archive" and origin.url.startswith("file:"):
+        filename = origin.url.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        if filename.endswith(".whl"):
+            parts = filename[: -len(".whl")].split("-")
+            return f"wheel build {parts[2]}" if len(parts) == 6 else ""
+    return origin.describe()
 
 
 def _declared_at(*items: Package | Requirement | None) -> str | None:

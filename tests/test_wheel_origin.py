@@ -1,0 +1,84 @@
+"""A wheel is the same distribution wherever it was installed from (a wheelhouse, an index)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from parity.compare import NamedEnvironment, compare
+from parity.model import Environment, Level, Origin, Package
+from parity.report import Status
+from tests.helpers import load_report, make_venv, run_parity
+
+
+def _env(*packages: Package) -> Environment:
+    return Environment("venv", "x", Level.INSTALLED, packages=packages)
+
+
+def _status(left: Package, right: Package) -> Status:
+    report = compare(
+        NamedEnvironment("local", _env(left)),
+        NamedEnvironment("container", _env(right)),
+    )
+    rows = [row for row in report.packages if row.name == left.key]
+    return rows[0].status if rows else Status.SAME
+
+
+def _wheel(name: str) -> Origin:
+    return Origin("archive", f"file:///wheels/{name}")
+
+
+def test_a_local_wheel_against_an_index_release_is_the_same() -> None:
+    wheel = Package("six", "1.16.0", origin=_wheel("six-1.16.0-py2.py3-none-any.whl"))
+    assert _status(Package("six", "1.16.0"), wheel) == Status.SAME
+    other_folder = Package(
+        "six", "1.16.0", origin=Origin("archive", "file:///tmp/w/six-1.16.0-py2.py3-none-any.whl")
+    )
+    assert _status(other_folder, wheel) == Status.SAME
+
+
+def test_a_build_tag_tells_another_build() -> None:
+    tagged = Package("six", "1.16.0", origin=_wheel("six-1.16.0-2-py2.py3-none-any.whl"))
+    assert _status(Package("six", "1.16.0"), tagged) == Status.SOURCE
+
+
+def test_editable_and_sdists_stay_source() -> None:
+    editable = Package("app", "1.0", origin=Origin("editable", "file:///home/me/app"))
+    assert _status(editable, Package("app", "1.0")) == Status.SOURCE
+    assert _status(editable, Package("app", "1.0", origin=_wheel("app-1.0-py3-none-any.whl"))) == (
+        Status.SOURCE
+    )
+    sdist = Package("app", "1.0", origin=Origin("archive", "file:///src/app-1.0.tar.gz"))
+    assert _status(sdist, Package("app", "1.0")) == Status.SOURCE
+
+
+@pytest.mark.slow
+def test_a_wheelhouse_venv_against_an_index_venv(tmp_path: Path) -> None:
+    """pip wheel into a folder, pip install /wheels/*: the same as pip install from the index."""
+    wheels = tmp_path / "wheels"
+    index_python = make_venv(tmp_path / "index", None, "six==1.16.0")
+    subprocess.run(
+        [str(index_python), "-m", "pip", "wheel", "-q", "-w", str(wheels), "six==1.16.0"],
+        check=True,
+    )
+    wheelhouse_python = make_venv(tmp_path / "wheelhouse")
+    subprocess.run(
+        [str(wheelhouse_python), "-m", "pip", "install", "-q", *map(str, wheels.glob("*.whl"))],
+        check=True,
+    )
+    output = tmp_path / "r.json"
+    result = run_parity(
+        "diff",
+        f"venv:{tmp_path / 'wheelhouse'}",
+        f"venv:{tmp_path / 'index'}",
+        "--all",
+        "--format",
+        "json",
+        "--output",
+        str(output),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {row["name"]: row for row in load_report(output)["packages"]}
+    assert rows["six"]["status"] == "same"
