@@ -870,7 +870,15 @@ def compare_with_declaration(
         if left and len(left) < 2 and row.status not in SET_ASIDE:
             note = f"{left[0]} differs from {declared.name}"
             detail = f"{detail}; {note}" if detail else note
-        merged.append(replace(row, values=values, detail=detail))
+        missing_from = row.missing_from
+        if row.status == Status.MISSING:
+            # Exactly the sides that lack it; a lock lacks what it does not pin, while a
+            # declaration of requirements does not list every dependency.
+            named = [local.name, container.name]
+            if declared.environment.level == Level.LOCKED:
+                named.insert(0, declared.name)
+            missing_from = tuple(side for side in named if values.get(side) is None)
+        merged.append(replace(row, values=values, detail=detail, missing_from=missing_from))
     sides = (
         Side(
             declared.name,
@@ -880,9 +888,11 @@ def compare_with_declaration(
         ),
         *main.sides,
     )
+    interpreter = _declared_python(declared, local, container, main.interpreter, policy)
     return replace(
         main,
         sides=sides,
+        interpreter=interpreter,
         packages=tuple(sorted(merged, key=lambda row: row.name)),
         warnings=tuple(f"{declared.name}: {text}" for text in declared.environment.warnings)
         + main.warnings,
@@ -896,6 +906,53 @@ def _off_rows(report: Report) -> dict[str, PackageRow]:
         for row in report.packages
         if row.status != Status.SAME and row.status not in SET_ASIDE
     }
+
+
+def _declared_python(
+    declared: NamedEnvironment,
+    local: NamedEnvironment,
+    container: NamedEnvironment,
+    rows: tuple[InterpreterRow, ...],
+    policy: Policy,
+) -> tuple[InterpreterRow, ...]:
+    """The python_version row with the declared Python, and which side left it."""
+    wanted = declared.environment.python_requirement
+    versions = {
+        named.name: named.environment.interpreter.version
+        for named in (local, container)
+        if named.environment.interpreter is not None
+    }
+    if not wanted or len(versions) < 2:
+        return rows
+    row = next((row for row in rows if row.field == "python_version"), None)
+    if row is None:  # same version on both sides, and --all not given
+        row = InterpreterRow("python_version", dict(versions), Status.SAME, Severity.NONE)
+    left = [side for side, version in versions.items() if not specifier_allows(wanted, version)]
+    status, severity, detail = row.status, row.severity, row.detail
+    if left:
+        note = f"{' and '.join(left)} {'does' if len(left) == 1 else 'do'} not satisfy {wanted}"
+        detail = f"{detail}; {note}" if detail else note
+    if container.name in left:
+        status = Status.UNSATISFIED
+        version = versions[container.name]
+        kind = "patch" if _pins_same_minor(wanted, version) else "unsatisfied"
+        default = Severity.WARNING if kind == "patch" else Severity.ERROR
+        unmet = policy.severity_for(None, f"python_version:{kind}", default)
+        severity = max(severity, unmet, key=lambda item: item.rank)
+    values = {declared.name: wanted, **row.values}
+    updated = replace(row, values=values, status=status, severity=severity, detail=detail)
+    if updated.status == Status.SAME and not policy.show_same:
+        return tuple(r for r in rows if r.field != "python_version")
+    others = tuple(r for r in rows if r.field != "python_version")
+    return (updated, *others)
+
+
+def _pins_same_minor(specifier: str, version: str) -> bool:
+    """``==3.11.7`` against 3.11.9: only the patch release is off."""
+    pinned = specifier.strip()
+    if not pinned.startswith("==") or "," in pinned or "*" in pinned:
+        return False
+    return pinned[2:].strip().split(".")[:2] == version.split(".")[:2]
 
 
 def _row_value(report: Report, name: str, side: str) -> str | None:

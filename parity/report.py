@@ -89,6 +89,7 @@ class InterpreterRow:
     values: Mapping[str, str | None]
     status: Status
     severity: Severity
+    detail: str | None = None  # which side left the declared Python
 
 
 @dataclass(frozen=True)

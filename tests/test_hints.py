@@ -121,7 +121,9 @@ def test_same_version_other_origin_is_force_reinstalled() -> None:
         Package("mylib", "1.0", origin=Origin(kind="editable", url="file:///home/me/mylib")),
     )
     container = live("image", "app", Package("mylib", "1.0"))
-    _, hints = check(local, container)
+    # A source row is a warning: hinted with --fail-on warning, not below it.
+    assert check(local, container)[1] == ()
+    _, hints = check(local, container, Policy(fail_on=Severity.WARNING))
     assert commands(hints) == [
         ["python", "-m", "pip", "install", "--force-reinstall", "--no-deps", "mylib==1.0"]
     ]
@@ -185,7 +187,9 @@ def test_minor_python_drift_says_which_python_to_recreate_the_venv_with() -> Non
 
 
 def test_patch_python_drift_is_a_comment_too() -> None:
-    _, hints = check(live("venv", ".venv", python="3.11.7"), live("image", "app", python="3.11.2"))
+    local, container = live("venv", ".venv", python="3.11.7"), live("image", "a", python="3.11.2")
+    assert check(local, container)[1] == ()  # a warning, below the default --fail-on
+    _, hints = check(local, container, Policy(fail_on=Severity.WARNING))
     assert len(hints) == 1
     assert hints[0].startswith("# the container runs Python 3.11.2, the local side 3.11.7")
     assert "patch" in hints[0]

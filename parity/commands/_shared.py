@@ -83,15 +83,28 @@ def policy_for(args: argparse.Namespace) -> Policy:
 
 
 def print_hints(
-    args: argparse.Namespace, report: Report, local: Environment, container: Environment
+    args: argparse.Namespace,
+    report: Report,
+    local: Environment,
+    container: Environment,
+    declared: Environment | None = None,
 ) -> None:
-    """``--fix-hints``: one command a line, under the table (stderr when stdout is data)."""
+    """``--fix-hints``: one command a line, under the table (stderr when stdout is data).
+
+    ``report`` is the one shown (three columns with ``declared``); the commands speak the
+    tool that manages the local venv.
+    """
     from parity.hints import fix_hints
     from parity.output import output_requests
+    from parity.venv_manager import venv_manager
 
     # Rows set aside (development-only, installer tooling, the project) need no fixing.
     counted = replace(report, packages=tuple(report.counted_packages()))
-    hints = fix_hints(counted, local, container, policy_for(args))
+    project_dir = getattr(args, "project_dir", None)
+    manager = venv_manager(local.ref if local.kind == "venv" else None, project_dir)
+    hints = fix_hints(
+        counted, local, container, policy_for(args), declared=declared, manager=manager
+    )
     if not hints:
         return
     data_on_stdout = any(

@@ -237,13 +237,7 @@ def _check_with_declaration(
     report = replace(report, warnings=report.warnings + notes)
     write_outputs(args, report)
     if args.fix_hints:
-        pair = compare(
-            NamedEnvironment("local", local_env),
-            NamedEnvironment("container", container_env),
-            policy_for(args),
-            args.project_facts,
-        )
-        print_hints(args, pair, local_env, container_env)
+        print_hints(args, report, local_env, container_env, declared_env)
     return 1 if report.has_drift else 0
 
 

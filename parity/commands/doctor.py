@@ -352,11 +352,16 @@ def _report(
     )
     doctor.ok("check: ran (the report is below)")
     doctor.section("Report", render(report, "table"))
+    from parity.venv_manager import venv_manager
+
     counted = replace(report, packages=tuple(report.counted_packages()))
-    hints = list(fix_hints(counted, local, container, policy))
+    manager = venv_manager(local.ref if local.kind == "venv" else None, project_dir)
+    hints = list(fix_hints(counted, local, container, policy, manager=manager))
     hints += _venv_advice(local, container, project_dir)
     if hints:
-        doctor.section("Fix hints (pip commands: run them in the activated venv)", "\n".join(hints))
+        doctor.section(
+            "Fix hints (run them in the project folder, venv activated)", "\n".join(hints)
+        )
     else:
         doctor.section("Fix hints", "none needed")
 

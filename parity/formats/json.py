@@ -54,12 +54,15 @@ def _ordered(values: Mapping[str, str | None], names: Sequence[str]) -> dict[str
 
 
 def _interpreter_row(row: InterpreterRow, names: Sequence[str]) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "field": row.field,
         "values": _ordered(row.values, names),
         "status": row.status.value,
         "severity": row.severity.value,
     }
+    if row.detail is not None:
+        data["detail"] = row.detail
+    return data
 
 
 def _package_row(row: PackageRow, names: Sequence[str]) -> dict[str, Any]:

@@ -68,6 +68,9 @@ def _sections(report: Report) -> list[Section]:
     if report.interpreter:
         header = ["FIELD", *[name.upper() for name in names], "SEVERITY"]
         rows = [_interpreter_cells(row, names) for row in report.interpreter]
+        if any(row.detail for row in report.interpreter):
+            header.append("NOTE")
+            rows = [row + [""] * (len(header) - len(row)) for row in rows]
         sections.append(("Interpreter", header, rows))
     listed = report.listed_packages()
     if listed:
@@ -79,7 +82,7 @@ def _sections(report: Report) -> list[Section]:
 
 def _interpreter_cells(row: InterpreterRow, names: list[str]) -> list[str]:
     values = [_cell(row.values.get(name)) for name in names]
-    return [row.field, *values, row.severity.value]
+    return [row.field, *values, row.severity.value, *([row.detail] if row.detail else [])]
 
 
 def _package_cells(row: PackageRow, names: list[str]) -> list[str]:
