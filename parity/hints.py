@@ -7,8 +7,8 @@ every printed command and checking again finds no drift.
 * a venv managed by uv, Pipenv or Poetry for a project with a lock (``declared``): the
   declaration is brought to what the image has where the image differs from it (``uv lock
   --upgrade-package``, ``uv add``, ``pipenv install``, ``poetry add``), then the venv is
-  synced from it (``uv sync``, ``pipenv sync --dev`` and ``pipenv clean``, ``poetry
-  install`` or ``poetry sync``). A package the declaration lists but the image lacks is the
+  synced from it (``uv sync``, ``pipenv sync`` and ``pipenv clean``, ``poetry install`` or
+  ``poetry sync``). A package the declaration lists but the image lacks is the
   image's to fix: a comment, never an uninstall.
 * a plain venv (``python -m pip``) or a uv venv without a project (``uv pip``): one
   uninstall for what the container lacks (never what the declaration lists, never an
@@ -66,7 +66,7 @@ def fix_hints(
     """
     policy = policy or Policy()
     names = report.side_names()
-    if declared is not None and len(names) >= 3:
+    if len(names) >= 3:
         declared_name, local_name, container_name = names[:3]
     else:
         declared, declared_name = None, ""
@@ -280,7 +280,9 @@ def _tool_hints(rows: list[PackageRow], sides: _Sides, policy: Policy) -> list[s
         if tool == UV:
             hints.append("uv sync")
         elif tool == PIPENV:
-            hints.append("pipenv sync --dev")
+            # Without --dev: the lock's packages at their versions; [dev-packages] already
+            # in the venv stay (pipenv clean keeps every section of the lock).
+            hints.append("pipenv sync")
             if extraneous:
                 hints.append("pipenv clean")
         else:
@@ -353,8 +355,10 @@ def _declaration_follows(row: PackageRow, sides: _Sides) -> list[str]:
     declared, there = sides.declared_value(row), sides.container_value(row)
     if declared is None or there is None or sides.declared is None:
         return []
-    if sides.declared.level == Level.DECLARED and _allows(declared, there):
-        return []
+    if sides.declared.level == Level.DECLARED:
+        requirement = _requirement(sides.declared, row.name)
+        if requirement is None or _allows(requirement.specifier, there):
+            return []
     if declared == there:
         return []
     where = row.declared_at or sides.declared.ref
