@@ -17,6 +17,13 @@ from parity.sources.container import ContainerProber
 
 LIVE_LOCAL_KINDS = ("venv", "python")
 MARKER_DEPENDENT_KINDS = ("poetry-lock", "uv-lock", "pylock")
+DECLARATION_KINDS = (
+    "requirements",
+    "pipfile",
+    "pipfile-lock",
+    "pyproject",
+    *MARKER_DEPENDENT_KINDS,
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,18 @@ class SourceLoader:
         return finish
 
     def load(self, source: SourceRef, marker_env: Mapping[str, str] | None = None) -> Environment:
-        """Read ``source``; ``marker_env`` is the other side's, for lock files that need one."""
+        """Read ``source``; ``marker_env`` is the other side's, for lock files that need one.
+
+        A declaration or lock takes the ``.python-version`` beside it into its Python.
+        """
+        environment = self._load(source, marker_env)
+        if source.kind in DECLARATION_KINDS:
+            from parity.sources.python_version_file import with_python_version_file
+
+            return with_python_version_file(environment, source.ref)
+        return environment
+
+    def _load(self, source: SourceRef, marker_env: Mapping[str, str] | None) -> Environment:
         kind, ref = source.kind, source.ref
         options = self.declarations
         if kind == "venv":
