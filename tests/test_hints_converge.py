@@ -1,0 +1,208 @@
+"""The fix hints converge: check, run every printed command in the venv, check again: exit 0.
+
+End to end on every sample project and on a uv project laid out like uv's multi-stage
+Docker guide (``/opt/venv``), each with its venv made the way its tool makes it (uv venvs
+have no pip). The commands run as printed, in the project folder, with the venv activated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLES
+from tests.helpers import make_venv, run_parity
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+TOOLS_BIN = Path(sys.executable).parent  # uv, pipenv and poetry from the test extra
+HEADER = "To make the local side match the container:"
+
+
+def _tool(name: str) -> str:
+    path = TOOLS_BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed in this interpreter's environment")
+    return str(path)
+
+
+def _uv_venv(project: Path, *requirements: str) -> None:
+    """A venv the way uv makes one: ``uv venv`` then ``uv pip install`` (no pip inside)."""
+    uv = _tool("uv")
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, ".venv"], cwd=project, check=True)
+    if requirements:
+        subprocess.run(
+            [uv, "pip", "install", "-q", *requirements],
+            cwd=project,
+            env={**os.environ, "VIRTUAL_ENV": str(project / ".venv")},
+            check=True,
+        )
+
+
+def _activated(project: Path, home: Path) -> dict[str, str]:
+    venv = project / ".venv"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PIPENV_")}
+    environment.update(
+        PATH=os.pathsep.join([str(venv / "bin"), str(TOOLS_BIN), os.environ["PATH"]]),
+        VIRTUAL_ENV=str(venv),
+        PIPENV_YES="1",
+        PIPENV_VERBOSITY="-1",
+        PIPENV_NOSPIN="1",
+        WORKON_HOME=str(home / "virtualenvs"),
+    )
+    return environment
+
+
+def _check(project: Path, cache: Path, *extra: str) -> tuple[int, str, str]:
+    env = {"PARITY_CACHE_DIR": str(cache), "VIRTUAL_ENV": ""}
+    result = run_parity("check", str(project), *extra, env=env)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, result.stdout, result.stderr
+
+
+def _printed_commands(stdout: str) -> list[str]:
+    assert HEADER in stdout, stdout
+    return [
+        line
+        for line in stdout.split(HEADER, 1)[1].splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def _converges(project: Path, tmp_path: Path) -> tuple[list[str], dict[str, Any]]:
+    """Check, apply every printed command, check again; the commands and the final report."""
+    cache = tmp_path / "cache"
+    code, stdout, _ = _check(project, cache, "--fix-hints")
+    assert code == 1, stdout
+    commands = _printed_commands(stdout)
+    assert commands, stdout
+    environment = _activated(project, tmp_path)
+    for command in commands:
+        subprocess.run(
+            ["bash", "-c", command], cwd=project, env=environment, check=True, timeout=600
+        )
+    code, stdout, _ = _check(project, cache, "--format", "json")
+    report: dict[str, Any] = json.loads(stdout)
+    loud = [
+        row
+        for row in report["packages"] + report["interpreter"]
+        if row["severity"] in ("warning", "error")
+        and not (row.get("field") == "python_version" and row["severity"] == "warning")
+    ]
+    assert loud == [], loud  # a Python patch release at most
+    assert code == 0
+    return commands, report
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("uv-lock", ["uv sync"]),
+        ("django-pipenv", ["pipenv sync", "pipenv clean"]),
+        (
+            "venv-multistage",
+            ["python -m pip uninstall -y tomli", "python -m pip install packaging==24.0"],
+        ),
+        ("flask-requirements", None),
+    ],
+)
+def test_every_sample_converges(
+    name: str, expected: list[str] | None, tmp_path: Path, base_image: Any
+) -> None:
+    base_image("3.11")
+    project = tmp_path / name
+    shutil.copytree(SAMPLES / name, project, ignore=shutil.ignore_patterns(".venv"))
+    if name == "uv-lock":
+        _uv_venv(project, "-r", str(project / "laptop-freeze.txt"))
+    else:
+        make_venv(project / ".venv", project / "laptop-freeze.txt")
+    commands, _ = _converges(project, tmp_path)
+    if expected is not None:
+        assert commands == expected
+    else:
+        assert all(command.startswith("python -m pip install ") for command in commands)
+    # uv's venv has no pip: nothing printed may need it
+    if name == "uv-lock":
+        assert not any("pip " in command and "uv pip" not in command for command in commands)
+
+
+UV_PROJECT = {
+    "pyproject.toml": """\
+        [project]
+        name = "api"
+        version = "0.1.0"
+        requires-python = ">=3.11"
+        dependencies = ["idna>=3.6"]
+
+        [tool.uv]
+        package = false
+        """,
+    "Dockerfile": """\
+        # uv's multi-stage guide: the project's venv at /opt/venv, copied into the runtime.
+        FROM python:3.11-slim AS build
+        ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+        RUN pip install --no-cache-dir uv==0.13.9
+        ENV UV_PYTHON=/usr/bin/python3 UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 \\
+            UV_PROJECT_ENVIRONMENT=/opt/venv UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1
+        WORKDIR /src
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --frozen --no-cache --no-dev
+        # Added to the image by hand, never declared: the declaration is what is out of date.
+        RUN uv pip install --no-cache --python /opt/venv six==1.17.0
+
+        FROM python:3.11-slim
+        COPY --from=build /opt/venv /opt/venv
+        ENV PATH=/opt/venv/bin:$PATH
+        WORKDIR /app
+        CMD ["python", "-c", "import idna, six"]
+        """,
+    ".dockerignore": ".venv\n",
+}
+
+
+def test_uv_multistage_project_converges_through_the_declaration(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    base_image("3.11")
+    uv = _tool("uv")
+    project = tmp_path / "api"
+    project.mkdir()
+    for name, text in UV_PROJECT.items():
+        (project / name).write_text(textwrap.dedent(text))
+    subprocess.run([uv, "lock", "-q"], cwd=project, check=True)
+    subprocess.run([uv, "sync", "-q"], cwd=project, check=True, env=_activated(project, tmp_path))
+    # By hand on the laptop: six as in the image (undeclared on both sides), an older idna,
+    # and a package only the laptop has.
+    subprocess.run(
+        [uv, "pip", "install", "-q", "six==1.17.0", "idna==3.6", "iniconfig"],
+        cwd=project,
+        check=True,
+        env=_activated(project, tmp_path),
+    )
+    images: set[str] = set()
+    try:
+        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+        assert code == 1
+        before = json.loads(stdout)
+        images.add(before["sides"][-1]["image_id"])
+        rows = {row["name"]: row for row in before["packages"]}
+        assert set(rows) == {"six", "idna", "iniconfig"}
+        assert rows["six"]["missing_from"] == ["declared"]  # on both sides, not in uv.lock
+        assert rows["iniconfig"]["missing_from"] == ["declared", "container"]
+        commands, after = _converges(project, tmp_path)
+        images.add(after["sides"][-1]["image_id"])
+        assert commands == ["uv add six==1.17.0", "uv sync"]
+        assert "six" in (project / "pyproject.toml").read_text()
+    finally:
+        for image in images:
+            with contextlib.suppress(Exception):  # already gone
+                docker_client.images.remove(image, force=True)
