@@ -501,6 +501,9 @@ def _compare_pair(
         return PackageRow(name, values, Status.VERSION, severity, change=change, declared_at=where)
     left_origin = _distribution_origin(left)
     right_origin = _distribution_origin(right)
+    left_hash, right_hash = _wheel_hash(left), _wheel_hash(right)
+    if left_hash and right_hash and left_hash != right_hash:
+        left_origin, right_origin = f"wheel {left_hash}", f"wheel {right_hash}"
     if left_origin != right_origin:
         if left_origin and right_origin:
             detail = f"{left_name}: {_origin_text(left)}; {right_name}: {_origin_text(right)}"
@@ -514,6 +517,14 @@ def _compare_pair(
 
 def _origin_text(package: Package) -> str:
     return package.origin.describe() if package.origin is not None else ""
+
+
+def _wheel_hash(package: Package) -> str | None:
+    """The hash of the local wheel file ``package`` was installed from, when recorded."""
+    origin = package.origin
+    if origin is None or origin.kind != "archive" or _distribution_origin(package):
+        return None
+    return origin.hash
 
 
 def _distribution_origin(package: Package) -> str:

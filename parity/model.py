@@ -65,6 +65,7 @@ class Origin:
     url: str
     commit: str | None = None  # VCS commit id
     vcs: str | None = None  # "git", "hg", ...
+    hash: str | None = None  # an archive's "sha256=..." (PEP 610 archive_info)
 
     def describe(self) -> str:
         if self.kind == "vcs":

@@ -66,7 +66,13 @@ def _package_to_dict(package: Package) -> dict[str, Any]:
         "version": package.version,
         "origin": None
         if origin is None
-        else {"kind": origin.kind, "url": origin.url, "commit": origin.commit, "vcs": origin.vcs},
+        else {
+            "kind": origin.kind,
+            "url": origin.url,
+            "commit": origin.commit,
+            "vcs": origin.vcs,
+            **({"hash": origin.hash} if origin.hash else {}),
+        },
         "installer": package.installer,
         "location": package.location,
         "requires": list(package.requires),
@@ -156,6 +162,7 @@ def _package_from_dict(data: Mapping[str, Any]) -> Package:
             url=_text(origin_map, "url", "origin"),
             commit=_optional_text(origin_map, "commit", "origin"),
             vcs=_optional_text(origin_map, "vcs", "origin"),
+            hash=_optional_text(origin_map, "hash", "origin"),
         )
     return Package(
         name=_text(data, "name", "package"),

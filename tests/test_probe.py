@@ -281,7 +281,9 @@ def test_layouts_become_origins(layouts: tuple[str, pathlib.Path]) -> None:
     env = clean_env(PYTHONPATH=pythonpath)
     output = json.dumps(run_probe_json(sys.executable, env=env, cwd=str(cwd)))
     packages = parse_probe_output(output, kind="python", ref="x").packages_by_key()
-    assert packages["from-archive"].origin == Origin("archive", "file:///tmp/a.whl")
+    assert packages["from-archive"].origin == Origin(
+        "archive", "file:///tmp/a.whl", hash="sha256=00"
+    )
     assert packages["from-git"].origin == Origin(
         "vcs", "https://example.org/r.git", commit="abc", vcs="git"
     )

@@ -44,6 +44,29 @@ def test_a_build_tag_tells_another_build() -> None:
     assert _status(Package("six", "1.16.0"), tagged) == Status.SOURCE
 
 
+def test_two_wheel_files_with_other_hashes_are_other_builds() -> None:
+    def wheel(folder: str, digest: str | None) -> Package:
+        url = f"file:///{folder}/six-1.16.0-py2.py3-none-any.whl"
+        return Package("six", "1.16.0", origin=Origin("archive", url, hash=digest))
+
+    assert _status(wheel("a", "sha256=" + "1" * 64), wheel("b", "sha256=" + "1" * 64)) == (
+        Status.SAME
+    )
+    assert _status(wheel("a", "sha256=" + "1" * 64), wheel("b", "sha256=" + "2" * 64)) == (
+        Status.SOURCE
+    )
+    # One side's hash alone says nothing: an index release records none here.
+    assert _status(wheel("a", "sha256=" + "1" * 64), Package("six", "1.16.0")) == Status.SAME
+
+
+def test_a_wheel_hash_survives_a_snapshot() -> None:
+    from parity.snapshot import environment_from_dict, environment_to_dict
+
+    origin = Origin("archive", "file:///w/six-1.16.0-py2.py3-none-any.whl", hash="sha256=ab")
+    environment = _env(Package("six", "1.16.0", origin=origin))
+    assert environment_from_dict(environment_to_dict(environment)).packages[0].origin == origin
+
+
 def test_editable_and_sdists_stay_source() -> None:
     editable = Package("app", "1.0", origin=Origin("editable", "file:///home/me/app"))
     assert _status(editable, Package("app", "1.0")) == Status.SOURCE

@@ -271,7 +271,18 @@ def _origin(direct_url: _Fields | None, editable: bool, location: str) -> Origin
         return Origin("vcs", url, commit=vcs_info.text("commit_id"), vcs=vcs_info.text("vcs"))
     if dir_info is not None:
         return Origin("directory", url)
-    return Origin("archive", url)
+    return Origin("archive", url, hash=_archive_hash(infos["archive_info"]))
+
+
+def _archive_hash(archive_info: _Fields) -> str | None:
+    """``sha256=...`` from PEP 610's ``hashes`` (or the older ``hash``), when given."""
+    hashes = archive_info.data.get("hashes")
+    if isinstance(hashes, dict):
+        for algorithm in sorted(hashes):
+            if isinstance(hashes[algorithm], str):
+                return f"{algorithm}={hashes[algorithm]}"
+    legacy = archive_info.data.get("hash")
+    return legacy.replace(":", "=", 1) if isinstance(legacy, str) else None
 
 
 def _file_url(location: str) -> str:
