@@ -271,6 +271,13 @@ def _check(
 
             for text in _better_environment(loader, local, container):
                 doctor.note(text)
+        declared = None
+        if local_source.kind == "venv" and container is not None:
+            from parity.detect import detect_declared_source
+
+            declared_source = detect_declared_source(project_dir)
+            if declared_source is not None:
+                declared = _load(doctor, loader, declared_source, "declaration", markers)
     finally:
         loader.prober.close()
     if local is not None:
@@ -278,7 +285,7 @@ def _check(
     if local is None or container is None:
         doctor.note("the check was not run: fix the problems above first")
         return
-    _report(doctor, settings, local, container, project_dir)
+    _report(doctor, settings, local, container, project_dir, declared)
 
 
 def _loader(settings: Settings, client: Any, environ: Mapping[str, str]) -> SourceLoader:
@@ -339,24 +346,29 @@ def _report(
     local: Environment,
     container: Environment,
     project_dir: str,
+    declared: Environment | None = None,
 ) -> None:
-    from parity.compare import NamedEnvironment, compare
+    from parity.compare import NamedEnvironment, compare, compare_with_declaration
     from parity.formats import render
     from parity.hints import fix_hints
     from parity.sources.project import read_project_facts
 
     policy = settings.policy()
     facts = read_project_facts(project_dir, settings.dev_requirements)
-    report = compare(
-        NamedEnvironment("local", local), NamedEnvironment("container", container), policy, facts
-    )
+    pair = (NamedEnvironment("local", local), NamedEnvironment("container", container))
+    if declared is not None:  # as `parity check` shows it: the declaration as a third column
+        report = compare_with_declaration(
+            NamedEnvironment("declared", declared), *pair, policy, facts
+        )
+    else:
+        report = compare(*pair, policy, facts)
     doctor.ok("check: ran (the report is below)")
     doctor.section("Report", render(report, "table"))
     from parity.venv_manager import venv_manager
 
     counted = replace(report, packages=tuple(report.counted_packages()))
     manager = venv_manager(local.ref if local.kind == "venv" else None, project_dir)
-    hints = list(fix_hints(counted, local, container, policy, manager=manager))
+    hints = list(fix_hints(counted, local, container, policy, declared=declared, manager=manager))
     hints += _venv_advice(local, container, project_dir)
     if hints:
         doctor.section(
