@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +107,51 @@ def test_a_wheelhouse_venv_against_an_index_venv(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {row["name"]: row for row in load_report(output)["packages"]}
     assert rows["six"]["status"] == "same"
+
+
+WHEELHOUSE_DOCKERFILE = """\
+# A wheelhouse image (a common production layout): wheels built in one stage,
+# installed from the files in the next.
+FROM python:3.11-slim AS wheels
+ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements.txt .
+RUN pip wheel --no-cache-dir -r requirements.txt -w /wheels
+
+FROM python:3.11-slim
+ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY --from=wheels /wheels /wheels
+RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_wheelhouse_image_against_an_index_venv(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    base_image("3.11")
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "requirements.txt").write_text("six==1.17.0\nidna==3.10\n")
+    (project / "Dockerfile").write_text(WHEELHOUSE_DOCKERFILE)
+    (project / ".dockerignore").write_text(".venv\n")
+    make_venv(project / ".venv", project / "requirements.txt")
+    output = tmp_path / "r.json"
+    result = run_parity(
+        "check",
+        str(project),
+        "--all",
+        "--format",
+        "json",
+        "--output",
+        str(output),
+        env={"PARITY_CACHE_DIR": str(tmp_path / "cache"), "VIRTUAL_ENV": ""},
+    )
+    report = load_report(output)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        rows = {row["name"]: row for row in report["packages"]}
+        assert rows["six"]["status"] == rows["idna"]["status"] == "same"
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.images.remove(report["sides"][-1]["image_id"], force=True)
