@@ -58,6 +58,8 @@ def _activated(project: Path, home: Path) -> dict[str, str]:
         PIPENV_VERBOSITY="-1",
         PIPENV_NOSPIN="1",
         WORKON_HOME=str(home / "virtualenvs"),
+        POETRY_VIRTUALENVS_IN_PROJECT="true",
+        POETRY_NO_INTERACTION="1",
     )
     return environment
 
@@ -202,6 +204,74 @@ def test_uv_multistage_project_converges_through_the_declaration(
         images.add(after["sides"][-1]["image_id"])
         assert commands == ["uv add six==1.17.0", "uv sync"]
         assert "six" in (project / "pyproject.toml").read_text()
+    finally:
+        for image in images:
+            with contextlib.suppress(Exception):  # already gone
+                docker_client.images.remove(image, force=True)
+
+
+POETRY_PROJECT = {
+    "pyproject.toml": """\
+        [project]
+        name = "api"
+        version = "0.1.0"
+        requires-python = ">=3.11"
+        dependencies = ["idna>=3.6"]
+
+        [tool.poetry]
+        package-mode = false
+        """,
+    "Dockerfile": """\
+        # Poetry's in-project venv built in one stage, copied into the runtime.
+        FROM python:3.11-slim AS build
+        # REQUESTS_CA_BUNDLE: Poetry trusts the image's CA store (as pip does), for
+        # TLS-inspecting proxies.
+        ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+            POETRY_VIRTUALENVS_IN_PROJECT=true POETRY_NO_INTERACTION=1 \\
+            REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+        RUN pip install --no-cache-dir poetry==2.5.1
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry install --only main --no-root
+        # Added to the image by hand, never declared: the declaration is what is out of date.
+        RUN /app/.venv/bin/python -m pip install --no-cache-dir six==1.17.0
+
+        FROM python:3.11-slim
+        COPY --from=build /app/.venv /app/.venv
+        ENV PATH=/app/.venv/bin:$PATH
+        WORKDIR /app
+        CMD ["python", "-c", "import idna, six"]
+        """,
+    ".dockerignore": ".venv\n",
+}
+
+
+def test_poetry_project_converges_through_the_declaration(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    base_image("3.11")
+    poetry = _tool("poetry")
+    project = tmp_path / "api"
+    project.mkdir()
+    for name, text in POETRY_PROJECT.items():
+        (project / name).write_text(textwrap.dedent(text))
+    environment = _activated(project, tmp_path)
+    environment.pop("VIRTUAL_ENV")
+    environment.update(POETRY_VIRTUALENVS_IN_PROJECT="true", POETRY_NO_INTERACTION="1")
+    subprocess.run([poetry, "lock", "-q"], cwd=project, check=True, env=environment)
+    subprocess.run([poetry, "install", "-q"], cwd=project, check=True, env=environment)
+    pip = [str(project / ".venv" / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "six==1.17.0", "idna==3.6", "iniconfig"], check=True)
+    images: set[str] = set()
+    try:
+        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+        assert code == 1
+        before = json.loads(stdout)
+        images.add(before["sides"][-1]["image_id"])
+        assert {row["name"] for row in before["packages"]} == {"six", "idna", "iniconfig"}
+        commands, after = _converges(project, tmp_path)
+        images.add(after["sides"][-1]["image_id"])
+        assert commands == ["poetry add six==1.17.0", "poetry sync"]
     finally:
         for image in images:
             with contextlib.suppress(Exception):  # already gone
