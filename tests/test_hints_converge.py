@@ -276,3 +276,65 @@ def test_poetry_project_converges_through_the_declaration(
         for image in images:
             with contextlib.suppress(Exception):  # already gone
                 docker_client.images.remove(image, force=True)
+
+
+PIPENV_PROJECT = {
+    "Pipfile": """\
+        [[source]]
+        url = "https://pypi.org/simple"
+        verify_ssl = true
+        name = "pypi"
+
+        [packages]
+        idna = "*"
+
+        [requires]
+        python_version = "3.11"
+        """,
+    "Dockerfile": """\
+        # The image installs what Pipfile.lock pins (exported to requirements.txt), then a
+        # newer idna by hand: the image has the version the lock should have.
+        FROM python:3.11-slim
+        ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+        COPY requirements.txt /tmp/requirements.txt
+        RUN pip install --no-cache-dir -r /tmp/requirements.txt \\
+            && pip install --no-cache-dir idna==3.11
+        """,
+    ".dockerignore": ".venv\n",
+}
+
+
+def test_pipenv_project_the_lock_follows_the_image(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    base_image("3.11")
+    pipenv = _tool("pipenv")
+    project = tmp_path / "svc"
+    project.mkdir()
+    for name, text in PIPENV_PROJECT.items():
+        (project / name).write_text(textwrap.dedent(text))
+    make_venv(project / ".venv")  # Pipenv uses the project's .venv when there is one
+    environment = _activated(project, tmp_path)
+    subprocess.run([pipenv, "install", "idna==3.10"], cwd=project, check=True, env=environment)
+    (project / "Pipfile").write_text(textwrap.dedent(PIPENV_PROJECT["Pipfile"]))  # idna = "*"
+    subprocess.run([pipenv, "lock"], cwd=project, check=True, env=environment)
+    requirements = subprocess.run(
+        [pipenv, "requirements"], cwd=project, check=True, env=environment, capture_output=True
+    ).stdout
+    (project / "requirements.txt").write_bytes(requirements)
+    images: set[str] = set()
+    try:
+        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+        report = json.loads(stdout)
+        images.add(report["sides"][-1]["image_id"])
+        rows = {row["name"]: row for row in report["packages"]}
+        assert code == 1 and set(rows) == {"idna"}, rows
+        assert rows["idna"]["values"]["container"] == "3.11"
+        commands, after = _converges(project, tmp_path)
+        images.add(after["sides"][-1]["image_id"])
+        assert commands == ["pipenv install idna==3.11", "pipenv sync"]
+        assert not any("pip install" in command for command in commands)
+    finally:
+        for image in images:
+            with contextlib.suppress(Exception):  # already gone
+                docker_client.images.remove(image, force=True)
