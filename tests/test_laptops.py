@@ -256,3 +256,27 @@ def test_an_overridden_architecture_severity_is_kept() -> None:
     )
     row = next(row for row in report.interpreter if row.field == "architecture")
     assert (row.status, row.severity) == (Status.DIFFERS, Severity.WARNING)
+
+
+@pytest.mark.parametrize("laptop", sorted(LAPTOPS))
+def test_three_columns_with_a_lock_read_for_the_container(laptop: str) -> None:
+    """`parity check` with a lock beside the venv: the laptop's platform rows stay info."""
+    from parity.compare import compare_with_declaration
+
+    image = "linux-aarch64" if "arm64" in laptop else "linux-x86_64"
+    lock = Environment(
+        "uv-lock",
+        "uv.lock",
+        Level.LOCKED,
+        packages=(*APP, Package("click", "8.1.7")),  # read for Linux: no colorama
+        python_requirement=">=3.11",
+    )
+    report = compare_with_declaration(
+        NamedEnvironment("declared", lock),
+        NamedEnvironment("local", _environment("venv", LAPTOPS[laptop], _laptop_packages(laptop))),
+        NamedEnvironment(
+            "container", _environment("image", CONTAINERS[image], (*APP, Package("click", "8.1.7")))
+        ),
+    )
+    assert not report.has_drift
+    assert [row for row in report.rows_at_or_above(Severity.WARNING)] == []
