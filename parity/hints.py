@@ -231,7 +231,7 @@ def _tool_hints(rows: list[PackageRow], sides: _Sides, policy: Policy) -> list[s
     declare: list[tuple[str, str, bool]] = []  # name, the image's version, already declared
     comments: list[str] = []
     sync = False
-    extraneous = False
+    extras: list[str] = []  # only in the venv, declared nowhere: the sync removes them
     for row in rows:
         name = row.name
         there, here = sides.container_value(row), sides.local_value(row)
@@ -259,7 +259,8 @@ def _tool_hints(rows: list[PackageRow], sides: _Sides, policy: Policy) -> list[s
             )
         else:  # the venv left the declaration, the image follows it
             sync = True
-            extraneous = extraneous or (here is not None and there is None)
+            if here is not None and there is None:
+                extras.append(name)
     hints: list[str] = []
     if declare or sync:
         hints.append(
@@ -283,10 +284,12 @@ def _tool_hints(rows: list[PackageRow], sides: _Sides, policy: Policy) -> list[s
             # Without --dev: the lock's packages at their versions; [dev-packages] already
             # in the venv stay (pipenv clean keeps every section of the lock).
             hints.append("pipenv sync")
-            if extraneous:
+            if extras:
                 hints.append("pipenv clean")
         else:
-            hints.append("poetry sync" if extraneous else "poetry install")
+            hints.append("poetry sync" if extras else "poetry install")
+    if extras:
+        hints.append(_keep_for_development(extras, tool))
     return hints + comments
 
 
@@ -347,7 +350,23 @@ def _pip_hints(rows: list[PackageRow], sides: _Sides) -> list[str]:
         hints.append(f"{pip} install {_quoted(installs)}")
     if reinstalls:
         hints.append(f"{pip} install --force-reinstall --no-deps {_quoted(reinstalls)}")
+    if removals:
+        hints.append(_keep_for_development(removals, sides.manager.tool))
     return hints + comments
+
+
+def _keep_for_development(names: list[str], tool: str) -> str:
+    """What to do instead of removing packages the project needs while developing."""
+    how = {
+        UV: "uv add --dev",
+        PIPENV: "pipenv install --dev",
+        POETRY: "poetry add --group dev",
+    }.get(tool, "a line in requirements-dev.txt")
+    return (
+        f"# {', '.join(names)}: if the project needs {'it' if len(names) == 1 else 'them'} "
+        f"to develop or test, declare {'it' if len(names) == 1 else 'them'} for development "
+        f"({how}) instead of removing {'it' if len(names) == 1 else 'them'}"
+    )
 
 
 def _declaration_follows(row: PackageRow, sides: _Sides) -> list[str]:
