@@ -372,8 +372,15 @@ def _keep_for_development(names: list[str], tool: str) -> str:
 def _declaration_follows(row: PackageRow, sides: _Sides) -> list[str]:
     """When the image left the declaration too, the declaration needs the image's version."""
     declared, there = sides.declared_value(row), sides.container_value(row)
-    if declared is None or there is None or sides.declared is None:
+    if there is None or sides.declared is None:
         return []
+    if declared is None:
+        if sides.declared.level != Level.LOCKED or sides.local_value(row) != there:
+            return []
+        return [
+            f"# {row.name}: {there} on both sides, but {sides.declared.ref} does not pin it: "
+            f"add {row.name}=={there} to the declaration and lock it again"
+        ]
     if sides.declared.level == Level.DECLARED:
         requirement = _requirement(sides.declared, row.name)
         if requirement is None or _allows(requirement.specifier, there):

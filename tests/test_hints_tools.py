@@ -241,3 +241,14 @@ def test_the_venv_python_is_changed_with_its_tool(tool: str, expected: list[str]
     assert commands(hints) == expected
     if tool == PLAIN:
         assert "python3.11 -m venv --clear .venv" in hints[0]
+
+
+def test_plain_venv_with_a_lock_says_to_declare_what_both_sides_have() -> None:
+    pylock = Environment("pylock", "pylock.toml", Level.LOCKED, packages=APP)
+    local = live("venv", *APP, Package("six", "1.17.0"))
+    container = live("image", *APP, Package("six", "1.17.0"))
+    _, hints = three_way(pylock, local, container, PLAIN, project=False)
+    assert hints == (
+        "# six: 1.17.0 on both sides, but pylock.toml does not pin it: add six==1.17.0 to the "
+        "declaration and lock it again",
+    )
