@@ -499,6 +499,8 @@ def _compare_pair(
         change = version_change(left.version, right.version)
         severity = policy.severity_for(name, f"version:{change}", Severity.ERROR)
         return PackageRow(name, values, Status.VERSION, severity, change=change, declared_at=where)
+    if left.origin is None and right.origin is None:  # two index releases: the common case
+        return PackageRow(name, values, Status.SAME, Severity.NONE, declared_at=where)
     left_origin = _distribution_origin(left)
     right_origin = _distribution_origin(right)
     left_hash, right_hash = _wheel_hash(left), _wheel_hash(right)
