@@ -252,3 +252,24 @@ def test_plain_venv_with_a_lock_says_to_declare_what_both_sides_have() -> None:
         "# six: 1.17.0 on both sides, but pylock.toml does not pin it: add six==1.17.0 to the "
         "declaration and lock it again",
     )
+
+
+def test_a_requirement_neither_side_has_is_missing_from_both() -> None:
+    from parity.model import Requirement
+
+    requirements = Environment(
+        "requirements",
+        "requirements.txt",
+        Level.DECLARED,
+        requirements=(Requirement("httpx"), Requirement("gunicorn", "==23.0.0")),
+    )
+    local = live("venv", *APP)
+    report, hints = three_way(requirements, local, live("image", *APP), PLAIN, project=False)
+    rows = {row.name: row for row in report.packages}
+    assert set(rows) == {"gunicorn"}
+    assert rows["gunicorn"].missing_from == ("local", "container")
+    assert commands(hints) == []
+    assert hints == (
+        "# gunicorn: requirements.txt declares ==23.0.0, neither side has it: update the "
+        "declaration, or install it on both sides",
+    )
