@@ -95,7 +95,7 @@ def print_hints(
     tool that manages the local venv.
     """
     from parity.hints import fix_hints
-    from parity.output import output_requests
+    from parity.output import SUMMARY, output_requests
     from parity.venv_manager import venv_manager
 
     # Rows set aside (development-only, installer tooling, the project) need no fixing.
@@ -107,8 +107,10 @@ def print_hints(
     )
     if not hints:
         return
+    # Under the table or the summary line; on stderr when stdout carries data (JSON...).
     data_on_stdout = any(
-        request.path is None and request.format_name != "table" for request in output_requests(args)
+        request.path is None and request.format_name not in ("table", SUMMARY)
+        for request in output_requests(args)
     )
     stream = sys.stderr if data_on_stdout else sys.stdout
     print("\nTo make the local side match the container:", file=stream)
