@@ -34,6 +34,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 SMALL_SAMPLE = REPO_ROOT / "sample_projects" / "venv-multistage"
 SCHEMA = "parity.bench/1"
+CONTEXT_MB = 300  # the build context of the `context` project (no .dockerignore)
 OK_EXIT_CODES = frozenset({0, 1})  # parity: 1 is drift, which both projects have; diff: 1 too
 
 
@@ -59,6 +60,7 @@ class Config:
     parity: str
     python: str
     fail_on_target: bool
+    context_mb: int = 300
 
 
 def parse_args(argv: Sequence[str] | None) -> Config:
@@ -77,6 +79,12 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     parser.add_argument("--compare-packages", type=int, default=10_000, metavar="N")
     parser.add_argument("--image-prefix", default="parity-bench", metavar="PREFIX")
     parser.add_argument("--base-image", default="python:3.11-slim", metavar="IMAGE")
+    parser.add_argument(
+        "--context-mb",
+        type=int,
+        default=CONTEXT_MB,
+        help=f"size of the large build context project (default {CONTEXT_MB} MB)",
+    )
     parser.add_argument(
         "--build-network",
         default=os.environ.get("PARITY_BUILD_NETWORK") or "host",
@@ -105,6 +113,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         parity=args.parity,
         python=sys.executable,
         fail_on_target=args.fail_on_target,
+        context_mb=args.context_mb,
     )
 
 
@@ -147,19 +156,33 @@ def docker_client() -> Any:
 
 
 def build_image(client: Any, context: Path, tag: str, network: str) -> str:
-    """Build and tag ``context/Dockerfile`` (layer cache reused); return the image ID."""
-    image_id = ""
-    log: list[str] = []
-    for event in client.api.build(
-        path=str(context), tag=tag, network_mode=network, rm=True, forcerm=True, decode=True
-    ):
-        if "error" in event:
-            raise BenchError(f"building {tag} failed: {event['error']}\n" + "".join(log[-20:]))
-        log.append(str(event.get("stream", "")))
-        aux = event.get("aux")
-        if isinstance(aux, dict) and "ID" in aux:
-            image_id = str(aux["ID"])
-    return image_id or str(client.api.inspect_image(tag)["Id"])
+    """Build and tag ``context/Dockerfile`` as a user does: ``docker buildx build`` (BuildKit,
+    the user's builder and cache); return the image ID."""
+    del client  # the CLI talks to the engine itself
+    with tempfile.TemporaryDirectory() as scratch:
+        iidfile = Path(scratch) / "iid"
+        result = subprocess.run(
+            [
+                "docker",
+                "buildx",
+                "build",
+                "--load",
+                "--progress=plain",
+                "--network",
+                network,
+                "--iidfile",
+                str(iidfile),
+                "-t",
+                tag,
+                str(context),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BenchError(f"building {tag} failed:\n{result.stderr[-3000:]}")
+        return iidfile.read_text(encoding="utf-8").strip()
 
 
 def sync_tree(source: Path, target: Path) -> None:
@@ -280,6 +303,79 @@ def setup_large(client: Any, config: Config) -> Project:
     return Project("large", project, tag, venv, _count_dists(venv))
 
 
+CONTEXT_DOCKERFILE = """\
+# parity benchmark: a {mb} MB build context, no .dockerignore, all of it copied in.
+FROM {base}
+WORKDIR /app
+COPY . /app
+CMD ["python", "-c", "pass"]
+"""
+
+
+def setup_context(client: Any, config: Config, small: Project) -> Project:
+    """A project whose build context is CONTEXT_MB MB of data files and no .dockerignore."""
+    size = config.context_mb
+    # Its own folder name: buildx keys its incremental context transfer by the context
+    # folder's name, so another "project" folder built in between would re-send it all.
+    project = config.workdir / f"context-{size}" / f"context{size}"
+    data = project / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    chunk = 10 * 1024 * 1024
+    for index in range(max(1, size // 10)):
+        path = data / f"blob-{index:03d}.bin"
+        if not path.is_file() or path.stat().st_size != chunk:
+            path.write_bytes(os.urandom(chunk))
+    write_if_changed(
+        project / "Dockerfile", CONTEXT_DOCKERFILE.format(mb=size, base=config.base_image)
+    )
+    tag = f"{config.image_prefix}/context-{size}:latest"
+    progress(f"building {tag} ({size} MB context)")
+    build_image(client, project, tag, config.build_network)
+    return Project("context", project, tag, small.venv, small.distributions)
+
+
+def setup_user_build(client: Any, config: Config, small: Project) -> Project:
+    """A copy of the small project whose last layer (main.py) the 'user' changes and builds
+    before every measured check (``small.after_user_build``)."""
+    project = config.workdir / "user-build" / "userbuild"
+    sync_tree(small.directory, project)
+    tag = f"{config.image_prefix}/user-build:latest"
+    build_image(client, project, tag, config.build_network)
+    return Project("user", project, tag, small.venv, small.distributions)
+
+
+def user_build_argv(project: Project, network: str) -> tuple[str, ...]:
+    """Change main.py (the last layer) and build as the user does: ``docker buildx build``."""
+    main = shlex.quote(str(project.directory / "main.py"))
+    script = (
+        f'echo "# $(date +%s%N)" >> {main} && docker buildx build --load -q '
+        f"--network {shlex.quote(network)} -t {shlex.quote(project.image)} "
+        f"{shlex.quote(str(project.directory))} > /dev/null"
+    )
+    return ("sh", "-c", script)
+
+
+def steps_run_after_user_build(config: Config, user: Project) -> int:
+    """How many build steps parity's check ran right after the user's own build (goal: 0)."""
+    env = parity_env(config, None)
+    with tempfile.TemporaryDirectory() as cache:
+        env["PARITY_CACHE_DIR"] = cache
+        subprocess.run(user_build_argv(user, config.build_network), env=env, check=True)
+        result = subprocess.run(
+            [*check_argv(config, user, f"dockerfile:{user.dockerfile}"), "-v"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    steps = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("=> [") and "/" in line.split("]", 1)[0] and " FROM " not in line
+    ]
+    return sum(1 for line in steps if not line.endswith("(cached)"))
+
+
 def install_pins(python: Path, index_url: str, pins: Path) -> None:
     """Install the pins of ``pins`` from the wheelhouse index only (no pip config), in batches."""
     lines = pins.read_text(encoding="utf-8").split()
@@ -310,6 +406,7 @@ class Measured:
     env: Mapping[str, str]
     fresh_cache: bool = False
     reported: tuple[str, ...] = ()
+    prepare: tuple[str, ...] = ()  # run (not timed) before every run of the command
 
 
 def python_env(config: Config) -> dict[str, str]:
@@ -352,16 +449,21 @@ def by_hand_argv(project: Project, scratch: Path) -> tuple[str, ...]:
     pip = project.venv / "bin" / "pip"
     script = (
         f"{shlex.quote(str(pip))} freeze > {shlex.quote(str(local))} && "
-        f"docker run --rm {shlex.quote(project.image)} pip freeze > {shlex.quote(str(container))}"
+        f"docker run --rm --network none {shlex.quote(project.image)} pip freeze"
+        f" > {shlex.quote(str(container))}"
         f" && diff {shlex.quote(str(local))} {shlex.quote(str(container))}"
     )
     return ("sh", "-c", script)
 
 
 def measured_commands(
-    config: Config, small: Project, large: Project, scratch: Path
+    config: Config,
+    small: Project,
+    large: Project,
+    scratch: Path,
+    extra: tuple[Project, Project] | None = None,
 ) -> list[Measured]:
-    """Everything measured, in round-robin order."""
+    """Everything measured, in round-robin order. ``extra``: the context and user projects."""
     warm = parity_env(config, config.workdir / "warm-cache")
     cold = parity_env(config, None)
     plain = python_env(config)
@@ -369,8 +471,8 @@ def measured_commands(
     commands = [
         Measured(
             "floor.docker_run",
-            "docker run --rm IMAGE python -c pass",
-            ("docker", "run", "--rm", small.image, "python", "-c", "pass"),
+            "docker run --rm --network none IMAGE python -c pass",
+            ("docker", "run", "--rm", "--network", "none", small.image, "python", "-c", "pass"),
             plain,
         ),
         Measured(
@@ -418,6 +520,24 @@ def measured_commands(
                 warm,
             ),
         ]
+    if extra is not None:
+        context, user = extra
+        commands += [
+            Measured(
+                "context.warm",
+                f"parity check, {config.context_mb} MB context, nothing changed",
+                check_argv(config, context, f"dockerfile:{context.dockerfile}"),
+                warm,
+            ),
+            Measured(
+                "small.after_user_build",
+                "parity check right after the user's own docker buildx build",
+                check_argv(config, user, f"dockerfile:{user.dockerfile}"),
+                cold,
+                fresh_cache=True,
+                prepare=user_build_argv(user, config.build_network),
+            ),
+        ]
     commands += [
         Measured(
             "large.by_hand",
@@ -453,6 +573,8 @@ def run_once(command: Measured, scratch: Path) -> dict[str, float]:
     if command.fresh_cache:
         cache = tempfile.mkdtemp(prefix="cold-cache-", dir=scratch)
         env["PARITY_CACHE_DIR"] = cache
+    if command.prepare:
+        subprocess.run(command.prepare, env=env, capture_output=True, check=True)
     try:
         start = time.perf_counter()
         result = subprocess.run(
@@ -543,6 +665,18 @@ def targets(median: Mapping[str, float], config: Config) -> list[Target]:
         ),
         Target("small cold / by hand", median["small.cold"] / median["small.by_hand"], 0.6, "x"),
         Target("large cold - small cold", median["large.cold"] - median["small.cold"], 0.3, "s"),
+        Target(
+            f"{config.context_mb} MB context warm / docker run python -c pass",
+            median["context.warm"] / median["floor.docker_run"],
+            1.2,
+            "x",
+        ),
+        Target(
+            "check after the user's build / small cold",
+            median["small.after_user_build"] / median["small.cold"],
+            1.1,
+            "x",
+        ),
         Target(
             f"compare() {packages} x {packages}", median["compare.compare"], 0.1, "s", strict=True
         ),
@@ -653,7 +787,7 @@ def _describe_sizes(config: Config) -> str:
     return f"venv-multistage; large: {config.distributions:,} generated distributions"
 
 
-_ORDER = ("floor", "small", "large", "startup", "compare")
+_ORDER = ("floor", "small", "large", "context", "startup", "compare")
 
 
 def _display_order(key: str) -> tuple[int, str]:
@@ -705,18 +839,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         small = setup_small(client, config)
         large = setup_large(client, config)
+        extra = (setup_context(client, config, small), setup_user_build(client, config, small))
         machine = machine_info(client, config)
     finally:
         client.close()
     scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=config.workdir))
     try:
-        commands = measured_commands(config, small, large, scratch)
+        commands = measured_commands(config, small, large, scratch, extra)
         samples = run_rounds(commands, config.rounds, scratch)
+        steps_run = steps_run_after_user_build(config, extra[1])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     machine = {**machine, "load_average_after": _load_average()}
     samples.update(derived_samples(samples))
-    goals = targets(medians(samples), config)
+    goals = [
+        *targets(medians(samples), config),
+        Target("build steps run by a check after the user's build", steps_run, 0, ""),
+    ]
     document = results_document(config, machine, (small, large), commands, samples, goals)
     config.json_path.parent.mkdir(parents=True, exist_ok=True)
     config.json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

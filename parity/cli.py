@@ -156,7 +156,26 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--platform", metavar="OS/ARCH", help="platform to build and run for")
     group.add_argument("--pull", action="store_true", help="pull base images / missing images")
-    group.add_argument("--no-cache", action="store_true", help="probe again, ignore cached results")
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build without the build cache and probe again (no cached results)",
+    )
+    group.add_argument(
+        "--secret",
+        action="append",
+        default=None,
+        metavar="id=NAME,src=PATH",
+        dest="secrets",
+        help="a build secret for RUN --mount=type=secret, as docker build takes it (repeatable)",
+    )
+    group.add_argument(
+        "--build-timeout",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop a build still running after SECONDS (default: no limit)",
+    )
     group.add_argument(
         "--static",
         action="store_true",
@@ -165,6 +184,16 @@ def _add_container_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--probe-timeout", type=float, default=60.0, metavar="SECONDS", help=argparse.SUPPRESS
     )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def _add_declaration_options(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ Both configuring parity is an error (one place only). Keys are kebab-case::
     build-args = { PYTHON_VERSION = "3.11" }
     target = "runtime"
     build-network = "host"
+    build-timeout = 600                 # seconds; a build still running then is stopped
     platform = "linux/amd64"
     python = "/usr/local/bin/python3.11"
     ignore = ["debugpy"]
@@ -90,6 +91,7 @@ class ParityConfig:
     build_args: Mapping[str, str] | None = None
     target: str | None = None
     build_network: str | None = None
+    build_timeout: float | None = None
     platform: str | None = None
     python: str | None = None
     ignore: tuple[str, ...] | None = None
@@ -110,6 +112,7 @@ class Settings:
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     build_network: str | None = None
+    build_timeout: float | None = None  # seconds; None: no limit
     platform: str | None = None
     python: str | None = None
     ignore: frozenset[str] = frozenset()
@@ -145,6 +148,7 @@ def merge(config: ParityConfig, cli: ParityConfig, environ: Mapping[str, str]) -
         build_network=_first(
             cli.build_network, environ.get(BUILD_NETWORK_VARIABLE) or None, config.build_network
         ),
+        build_timeout=_first(cli.build_timeout, config.build_timeout),
         platform=_first(cli.platform, config.platform),
         python=_first(cli.python, config.python),
         ignore=frozenset(
@@ -209,6 +213,7 @@ _KEYS = (
     "build-args",
     "target",
     "build-network",
+    "build-timeout",
     "platform",
     "python",
     "ignore",
@@ -239,6 +244,7 @@ class _Reader:
             "build-args": self._build_args,
             "target": self._string,
             "build-network": self._string,
+            "build-timeout": self._seconds,
             "platform": self._string,
             "python": self._string,
             "ignore": self._names,
@@ -289,6 +295,13 @@ class _Reader:
         if not value.strip():
             raise self.error(key, "must not be empty", table)
         return value
+
+    def _seconds(self, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"expected a number of seconds, got {_type_name(value)}")
+        if not value > 0:
+            raise self.error(key, "must be more than 0 seconds")
+        return float(value)
 
     def _boolean(self, key: str, value: Any) -> bool:
         if not isinstance(value, bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 from collections.abc import Iterator
@@ -89,3 +90,46 @@ def base_image(docker_client: Any) -> Any:
 def build_network() -> str | None:
     """The network mode for test builds that pip install (CI: host)."""
     return os.environ.get("PARITY_BUILD_NETWORK") or None
+
+
+def parity_image_tags(client: Any, folders: list[pathlib.Path]) -> list[str]:
+    """The tags of images parity named for builds in ``folders`` or below them.
+
+    parity names a plain Dockerfile build ``parity-<folder>-<6 hex of its path>:<target>``
+    (parity.engine.build.image_name); the hash says which folder it came from.
+    """
+    import hashlib
+
+    digests: set[str] = set()
+    for folder in folders:
+        for directory, _, _ in os.walk(folder):
+            path = os.path.abspath(directory)
+            digests.add(hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:6])
+    tags = []
+    for image in client.api.images(name="parity-*"):
+        for tag in image.get("RepoTags") or ():
+            repository = tag.rsplit(":", 1)[0]
+            if repository.startswith("parity-") and repository.rsplit("-", 1)[-1] in digests:
+                tags.append(tag)
+    return tags
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_parity_named_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end, remove the images parity named for this session's builds (its temporary
+    folders, the sample projects, the test data); images other sessions made are left."""
+    yield
+    if os.environ.get("PARITY_KEEP_IMAGES") == "1":
+        return
+    try:
+        import docker
+
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception:  # no engine: nothing was built
+        return
+    folders = [tmp_path_factory.getbasetemp(), SAMPLES, TEST_DATA, REPO_ROOT / "bench"]
+    for tag in parity_image_tags(client, folders):
+        with contextlib.suppress(Exception):  # in use by another session, or gone
+            client.api.remove_image(tag)
+    client.close()

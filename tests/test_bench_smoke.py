@@ -31,6 +31,8 @@ MEASUREMENTS = {
     "compare.render_json",
     *(f"{size}.{kind}" for size in ("small", "large") for kind in ("cold", "warm")),
     *(f"{size}.{kind}_image" for size in ("small", "large") for kind in ("cold", "warm")),
+    "context.warm",
+    "small.after_user_build",
 }
 
 
@@ -50,6 +52,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory, base_image: Any) -> dict
         "20",
         "--compare-packages",
         "300",
+        "--context-mb",
+        "10",
         "--workdir",
         str(workdir / "work"),
         "--image-prefix",
@@ -85,13 +89,16 @@ def test_targets_are_reported_with_their_limits(bench_run: dict[str, Any]) -> No
         "small warm / docker run python -c pass",
         "small cold / by hand",
         "large cold - small cold",
+        "10 MB context warm / docker run python -c pass",
+        "check after the user's build / small cold",
         "compare() 300 x 300",
         "parity --version / python -c pass",
+        "build steps run by a check after the user's build",
     ]
     for target in bench_run["targets"]:
         assert target["op"] in ("<", "<=")
         assert isinstance(target["passed"], bool)
-        assert target["unit"] in ("x", "s")
+        assert target["unit"] in ("x", "s", "")
     table = bench_run["_stdout"]
     for name in names:
         assert name in table

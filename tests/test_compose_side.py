@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,14 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("compose") / "project"
+def project(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[Path]:
+    """The compose project, in a folder whose name (compose's project name) is this run's."""
+    target = tmp_path_factory.mktemp("compose") / f"cside{uuid.uuid4().hex[:8]}"
     shutil.copytree(TEST_DATA / "compose-side", target)
-    return target
+    yield target
+    for image in docker_client.api.images(name=f"{target.name}-*"):
+        for tag in image.get("RepoTags") or ():
+            docker_client.api.remove_image(tag)
 
 
 def probe(project: Path, service: str, tmp_path: Path, **env: str) -> dict[str, Any]:
@@ -67,7 +73,8 @@ def test_service_image_that_is_not_local_is_a_clear_error(project: Path, tmp_pat
 def test_unknown_service_lists_the_known_ones(project: Path) -> None:
     result = run_parity("probe", f"compose:nope@{project / 'compose.yaml'}")
     assert result.returncode == 2
-    assert "no service 'nope' (services: web, worker, db, static, debug)" in result.stderr
+    # compose's own model lists them in its order (by name)
+    assert "no service 'nope' (services: db, debug, static, web, worker)" in result.stderr
 
 
 def test_check_detects_the_compose_service_when_there_is_no_dockerfile(

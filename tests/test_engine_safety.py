@@ -218,7 +218,7 @@ def test_failing_build_step_is_exit_2_and_leaves_no_intermediate_container(
     after = ours()
     assert result.returncode == 2
     assert "failed at step 2" in result.stderr
-    assert "returned a non-zero code: 3" in result.stderr
+    assert "exit code: 3" in result.stderr  # BuildKit's words ("returned a non-zero code" classic)
     assert "last lines of the build:" in result.stderr
     assert "  building" in result.stderr  # the RUN step's own output, from the log tail
     assert "Traceback" not in result.stderr

@@ -38,16 +38,28 @@ WAIT_SECONDS = 120.0
 # --- running parity and watching it -------------------------------------------------------
 
 
-def start_parity(*args: str, tmp_path: Path, **popen: Any) -> subprocess.Popen[str]:
+def start_parity(
+    *args: str, tmp_path: Path, env: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[str]:
     """The real CLI in a subprocess we can signal (``python -m parity``)."""
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(
         [sys.executable, "-m", "parity", *args],
         text=True,
-        env={**os.environ, "PARITY_CACHE_DIR": str(tmp_path / "cache"), "NO_COLOR": "1"},
+        env={
+            **os.environ,
+            "PARITY_CACHE_DIR": str(tmp_path / "cache"),
+            "NO_COLOR": "1",
+            **(env or {}),
+        },
         **popen,
     )
+
+
+# The build-signal tests watch the classic builder's step containers: they run on the
+# Engine API's builder (the fallback). BuildKit's steps: tests/test_buildkit.py.
+API_BUILDER = {"PARITY_BUILDER": "api"}
 
 
 def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
@@ -175,7 +187,7 @@ def test_signal_during_the_build(
     dockerfile = sleeping_build(tmp_path, base_image("3.11"), marker)
     before = all_container_ids(docker_client)
     process = start_parity(
-        "probe", f"dockerfile:{dockerfile}", "--no-cache", "-q", tmp_path=tmp_path
+        "probe", f"dockerfile:{dockerfile}", "--no-cache", "-q", tmp_path=tmp_path, env=API_BUILDER
     )
     wait_until(
         lambda: bool(build_containers(docker_client, all_container_ids(docker_client), marker)),
@@ -202,6 +214,7 @@ def test_signal_during_the_build_stops_the_local_probe_too(
         "--no-cache",
         "-q",
         tmp_path=tmp_path,
+        env=API_BUILDER,
     )
     wait_until(
         lambda: bool(build_containers(docker_client, all_container_ids(docker_client), marker)),

@@ -20,6 +20,7 @@ from typing import NoReturn
 
 import pytest
 
+from parity.engine.build import image_name
 from parity.engine.labels import LABEL_MANAGED
 from parity.model import canonical_name
 from tests.conftest import BASE_IMAGES, REPO_ROOT
@@ -229,3 +230,39 @@ def test_no_container_remains_in_podman(podman: Podman) -> None:
         time.sleep(0.2)
     assert leftovers == ""
     assert all_containers(podman.url) <= podman.containers_before
+
+
+def test_buildkit_constructs_build_with_podman(
+    podman: Podman, built_images: list[str], tmp_path: Path
+) -> None:
+    """Podman stays on the API path (buildah): RUN --mount=type=cache builds there; a heredoc
+    builds from Podman 4.8 (buildah 1.33) on, and is one clear message before that."""
+    project = tmp_path / "mounts"
+    project.mkdir()
+    (project / "Dockerfile").write_text(
+        f"FROM {BASE_IMAGE}\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip --version > /pip-version\n",
+        encoding="utf-8",
+    )
+    env = parity_env(podman, tmp_path)
+    result = run_parity("probe", f"dockerfile:{project}", "-q", env=env)
+    assert result.returncode == 0, result.stderr
+    name = image_name(str(project), str(project / "Dockerfile"), None)
+    built_images.append(name)
+    assert "pip " in podman.run("run", "--rm", name, "cat", "/pip-version").stdout
+
+    (project / "Dockerfile").write_text(
+        f"FROM {BASE_IMAGE}\nRUN <<EOF\necho from-a-heredoc > /heredoc\nEOF\n", encoding="utf-8"
+    )
+    result = run_parity("probe", f"dockerfile:{project}", "-q", env=env)
+    version = podman.run("version", "--format", "{{.Server.Version}}").stdout.strip()
+    if tuple(int(part) for part in version.split(".")[:2]) >= (4, 8):
+        assert result.returncode == 0, result.stderr
+        assert podman.run("run", "--rm", name, "cat", "/heredoc").stdout == "from-a-heredoc\n"
+    else:
+        assert result.returncode == 2
+        assert result.stderr.startswith(
+            f"parity: {project / 'Dockerfile'}:2: uses a heredoc (`RUN <<EOF`), which this "
+            f"engine, Podman {version}, cannot build"
+        ), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

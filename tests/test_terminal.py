@@ -103,4 +103,5 @@ def test_verbose_shows_the_build_log(base_image: Any, tmp_path: Path) -> None:
         env={"PARITY_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert result.returncode == 0, result.stderr
-    assert "Step 2/2 : RUN echo parity-build-step" in result.stderr
+    assert "=> [2/2] RUN echo parity-build-step" in result.stderr  # BuildKit's step
+    assert "\nparity-build-step\n" in result.stderr  # and its output

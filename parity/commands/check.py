@@ -149,17 +149,20 @@ def _dockerfile_build(container: SourceRef, context: str | None) -> tuple[str, s
 def _check_all_services(
     args: argparse.Namespace, local: SourceRef, project_dir: str, progress: Progress
 ) -> int:
-    """``check --all-services``: the local side against every compose service with Python."""
-    from parity.errors import NoInterpreterError
-    from parity.sources.compose import find_compose_file, load_compose
-    from parity.sources.container import ContainerSourceError
+    """``check --all-services``: the local side against every compose service it can check.
+
+    A service that cannot be built or probed is reported with its reason and the others
+    are still checked; the exit code is the worst of the checked services, and 2 only
+    when none could be checked.
+    """
+    from parity.errors import NoInterpreterError, ParityError
+    from parity.sources.compose import load_project
     from parity.sources.load import MARKER_DEPENDENT_KINDS
 
-    compose_file = find_compose_file(project_dir)
-    if compose_file is None:
-        raise UsageError(f"{project_dir}: --all-services needs a compose file, and there is none")
-    project = load_compose(compose_file)
+    project = load_project(project_dir)
+    progress.note(f"compose model from {project.reader} ({project.path})")
     loader = make_loader(args, progress)
+    loader.prober.compose_projects[project.path] = project
     reports: list[tuple[str, Report]] = []
     skipped: list[tuple[str, str]] = []
     try:
@@ -169,14 +172,14 @@ def _check_all_services(
             if not service.active:
                 skipped.append((service.name, "its profile is not enabled"))
                 continue
-            ref = SourceRef("compose", f"{service.name}@{compose_file}")
+            ref = SourceRef("compose", f"{service.name}@{project.path}")
             try:
                 container_env = loader.load(ref)
             except NoInterpreterError:
                 skipped.append((service.name, "no Python in its image"))
                 continue
-            except ContainerSourceError as error:
-                skipped.append((service.name, error.reason))
+            except ParityError as error:
+                skipped.append((service.name, _reason(error)))
                 continue
             if pending_local is not None:
                 local_env = local_env or pending_local()
@@ -193,12 +196,32 @@ def _check_all_services(
     finally:
         loader.prober.close()
         progress.stop()
-    for name, reason in skipped:
-        progress.note(f"skipped service {name}: {reason}")
+    if not _skips_on_stdout(args):
+        for name, reason in skipped:
+            progress.note(f"skipped service {name}: {reason}")
     if not reports:
-        raise UsageError(f"{compose_file}: no service with Python to check")
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped) or "none"
+        raise UsageError(f"{project.path}: no service could be checked ({reasons})")
     write_report_set(args, reports, skipped)
     return 1 if any(report.has_drift for _, report in reports) else 0
+
+
+def _reason(error: Exception) -> str:
+    """The reason a service was skipped: the error's own words, on one line."""
+    from parity.errors import SourceError
+
+    text = error.reason if isinstance(error, SourceError) else str(error)
+    return " ".join(text.split())
+
+
+def _skips_on_stdout(args: argparse.Namespace) -> bool:
+    """Whether the report on stdout lists the skipped services itself (table, markdown)."""
+    from parity.output import output_requests
+
+    return any(
+        request.path is None and request.format_name in ("table", "markdown")
+        for request in output_requests(args)
+    )
 
 
 def run_diff(args: argparse.Namespace) -> int:

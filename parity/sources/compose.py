@@ -1,4 +1,8 @@
-"""Read docker-compose / compose.yaml files the way Docker Compose v2 does, without Docker.
+"""A compose project's services: from compose's own model, or read the way compose reads it.
+
+:func:`load_project` asks the user's compose binary (``docker compose config``, see
+:mod:`parity.engine.compose_cli`) where one exists; only where none exists does it fall
+back to :func:`load_compose`, parity's own reader, described below.
 
 :func:`load_compose` gives each service's image, build (context, Dockerfile, args,
 target), environment and profiles after compose's own processing: the project's ``.env``
@@ -20,7 +24,7 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Union
@@ -63,6 +67,7 @@ class ComposeBuild:
     network: str | None = None
     platforms: tuple[str, ...] = ()
     dockerfile_inline: str | None = None  # when set, compose builds from this text
+    secrets: tuple[str, ...] = ()  # buildx --secret specs from the service's build.secrets
 
     @property
     def is_local(self) -> bool:
@@ -87,16 +92,23 @@ class ComposeService:
     platform: str | None
     active: bool
     declared_at: Location
+    image_name: str = ""  # the image compose runs: ``image:``, else ``<project>-<service>``
 
 
 @dataclass(frozen=True)
 class ComposeProject:
-    """A compose file's services (in file order), and compose's warnings while reading it."""
+    """A compose file's services (in file order), and compose's warnings while reading it.
+
+    ``reader`` says who read it: ``"compose 2.26.1"`` (the user's compose binary) or
+    ``"parity"`` (the built-in reader, where no compose binary exists).
+    """
 
     path: str
     project_dir: str
     services: tuple[ComposeService, ...]
     warnings: tuple[str, ...] = ()
+    name: str = ""
+    reader: str = "parity"
 
 
 def find_compose_file(project_dir: str, *, search_parents: bool = False) -> str | None:
@@ -136,11 +148,167 @@ def load_compose(
     reader = _Reader(variables)
     document = reader.document(compose_path)
     enabled = _enabled_profiles(profiles, variables)
+    name = _project_name(document, variables, project_dir)
     services = tuple(
         _finish_service(reader, _resolve_extends(reader, document, name, ()), enabled, project_dir)
         for name in _service_names(document)
     )
-    return ComposeProject(compose_path, project_dir, services, tuple(reader.warnings))
+    services = tuple(
+        replace(item, image_name=item.image or f"{name}-{item.name}") for item in services
+    )
+    return ComposeProject(
+        compose_path, project_dir, services, tuple(reader.warnings), name=name, reader="parity"
+    )
+
+
+def _project_name(document: _Document, variables: Mapping[str, str], project_dir: str) -> str:
+    """compose's project name: COMPOSE_PROJECT_NAME, the file's ``name:``, the folder."""
+    declared = document.data.get("name")
+    for candidate in (variables.get("COMPOSE_PROJECT_NAME"), declared):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return normal_project_name(os.path.basename(project_dir))
+
+
+def normal_project_name(text: str) -> str:
+    """compose's NormalizeProjectName: lower case, only ``[a-z0-9_-]``, a letter or digit first."""
+    name = re.sub(r"[^a-z0-9_-]", "", text.lower())
+    return name.lstrip("_-")
+
+
+def load_project(
+    project_dir: str,
+    compose_file: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> ComposeProject:
+    """The compose project in ``project_dir`` (or of ``compose_file``), as compose sees it.
+
+    With the user's compose binary: ``compose config`` (without ``-f`` when no file is
+    named, so override files and ``COMPOSE_FILE`` count, as for ``docker compose up``).
+    Without one: parity's own reader of the one file. Raises :class:`ComposeError`.
+    """
+    from parity.engine.compose_cli import ComposeCliError, compose_config, find_compose_cli
+
+    environ = os.environ if environ is None else environ
+    main_file = compose_file or _compose_file_for(project_dir, environ)
+    if main_file is None:
+        raise ComposeError(
+            "no compose file here (compose.yaml, docker-compose.yml...)", Location(project_dir)
+        )
+    cli = find_compose_cli(environ)
+    if cli is None:
+        return load_compose(main_file, environ=environ)
+    workdir = os.path.dirname(os.path.abspath(compose_file)) if compose_file else project_dir
+    files: tuple[str, ...] = ()
+    if compose_file and not _is_default_file(os.path.abspath(compose_file), environ):
+        files = (os.path.abspath(compose_file),)
+    try:
+        everything = compose_config(
+            cli, project_dir=workdir, files=files, all_profiles=True, environ=environ
+        )
+        active = compose_config(cli, project_dir=workdir, files=files, environ=environ)
+    except ComposeCliError as error:
+        raise ComposeError(f"docker compose config: {error.message}", Location(main_file)) from None
+    return _project_from_model(everything, active, main_file, f"compose {cli.version}")
+
+
+def _is_default_file(path: str, environ: Mapping[str, str]) -> bool:
+    """Whether compose, run in the file's folder, reads it (with its override files) anyway."""
+    if environ.get("COMPOSE_FILE"):
+        return False
+    return find_compose_file(os.path.dirname(path)) == path
+
+
+def _compose_file_for(project_dir: str, environ: Mapping[str, str]) -> str | None:
+    """The first file compose reads: COMPOSE_FILE's first, else the one it finds."""
+    listed = environ.get("COMPOSE_FILE")
+    if listed:
+        first = listed.split(environ.get("COMPOSE_PATH_SEPARATOR") or os.pathsep)[0]
+        return os.path.join(os.path.abspath(project_dir), first)
+    return find_compose_file(project_dir, search_parents=True)
+
+
+def _project_from_model(
+    model: Mapping[str, object], active: Mapping[str, object], main_file: str, reader: str
+) -> ComposeProject:
+    """A ComposeProject from ``compose config --format json`` (all profiles, and active)."""
+    name = str(model.get("name") or "")
+    raw_secrets = model.get("secrets")
+    secrets: Mapping[str, object] = raw_secrets if isinstance(raw_secrets, dict) else {}
+    active_services = active.get("services")
+    active_names = set(active_services) if isinstance(active_services, dict) else set()
+    raw_services = model.get("services")
+    services: list[ComposeService] = []
+    where = Location(main_file)
+    for service_name, raw in raw_services.items() if isinstance(raw_services, dict) else ():
+        if not isinstance(raw, dict):
+            continue
+        environment = raw.get("environment") or {}
+        image = raw.get("image") if isinstance(raw.get("image"), str) else None
+        services.append(
+            ComposeService(
+                name=service_name,
+                image=image,
+                build=_model_build(raw.get("build"), secrets),
+                environment=tuple(
+                    (str(key), None if value is None else str(value))
+                    for key, value in (environment.items() if isinstance(environment, dict) else ())
+                ),
+                profiles=tuple(str(item) for item in raw.get("profiles") or ()),
+                platform=raw.get("platform") if isinstance(raw.get("platform"), str) else None,
+                active=service_name in active_names,
+                declared_at=where,
+                image_name=image or f"{name}-{service_name}",
+            )
+        )
+    return ComposeProject(
+        main_file,
+        os.path.dirname(main_file),
+        tuple(services),
+        name=name,
+        reader=reader,
+    )
+
+
+def _model_build(raw: object, secrets: Mapping[str, object]) -> ComposeBuild | None:
+    if not isinstance(raw, dict):
+        return None
+    context = str(raw.get("context") or "")
+    dockerfile = str(raw.get("dockerfile") or "Dockerfile")
+    if os.path.isabs(context) and not os.path.isabs(dockerfile):
+        dockerfile = os.path.normpath(os.path.join(context, dockerfile))
+    raw_args = raw.get("args")
+    args: Mapping[str, object] = raw_args if isinstance(raw_args, dict) else {}
+    return ComposeBuild(
+        context=context,
+        dockerfile=dockerfile,
+        args=tuple((str(key), str(value)) for key, value in args.items() if value is not None),
+        target=raw.get("target") if isinstance(raw.get("target"), str) else None,
+        network=raw.get("network") if isinstance(raw.get("network"), str) else None,
+        platforms=tuple(str(item) for item in raw.get("platforms") or ()),
+        dockerfile_inline=(
+            raw.get("dockerfile_inline") if isinstance(raw.get("dockerfile_inline"), str) else None
+        ),
+        secrets=tuple(_secret_specs(raw.get("secrets"), secrets)),
+    )
+
+
+def _secret_specs(uses: object, secrets: Mapping[str, object]) -> Iterator[str]:
+    """buildx ``--secret`` specs for a build's ``secrets:`` (files and environment variables)."""
+    for use in uses if isinstance(uses, list) else ():
+        source = use.get("source") if isinstance(use, dict) else use
+        if not isinstance(source, str):
+            continue
+        target = use.get("target") if isinstance(use, dict) else None
+        secret_id = target if isinstance(target, str) and target else source
+        definition = secrets.get(source)
+        if not isinstance(definition, dict):
+            continue
+        if isinstance(definition.get("file"), str):
+            yield f"id={secret_id},src={definition['file']}"
+        elif isinstance(definition.get("environment"), str):
+            yield f"id={secret_id},env={definition['environment']}"
 
 
 def service(project: ComposeProject, name: str) -> ComposeService:

@@ -68,6 +68,7 @@ class ContainerProber:
         self._engine_arch: str | None = None
         self.cache = ProbeCache(cache_dir())
         self._choices: dict[str, str] = {}  # image ID -> the interpreter chosen, and why
+        self.compose_projects: dict[str, Any] = {}  # "" or the FILE of compose:SERVICE@FILE
 
     @property
     def client(self) -> Any:
@@ -103,19 +104,28 @@ class ContainerProber:
         description = f"image {_short(image_id)} built from {display_path(dockerfile)}"
         return self._probe(image_id, kind="dockerfile", ref=ref, description=description)
 
-    def load_compose_service(self, ref: str) -> Environment:
-        """``compose:SERVICE[@FILE]``: build or take the service's image, probe it with its env."""
-        from parity.sources.compose import find_compose_file, load_compose, service
+    def load_compose_service(self, ref: str, project: Any = None) -> Environment:
+        """``compose:SERVICE[@FILE]``: build or take the service's image, probe it with its env.
+
+        The model is compose's own (``docker compose config``) where compose is installed;
+        a built image carries compose's name for it (``image:``, else ``<project>-<service>``),
+        so the image probed is the one ``docker compose up`` runs.
+        """
+        from parity.sources.compose import ComposeError, load_project, service
 
         name, _, path = ref.partition("@")
-        compose_file = path or find_compose_file(".", search_parents=True)
-        if compose_file is None:
-            raise ContainerSourceError(
-                "no compose file here (compose.yaml, docker-compose.yml...); "
-                "write compose:SERVICE@FILE",
-                f"compose:{ref}",
-            )
-        project = load_compose(compose_file)
+        project = project or self.compose_projects.get(path)
+        if project is None:
+            try:
+                project = self.compose_projects[path] = load_project(".", path or None)
+            except ComposeError as error:
+                if path or error.location is None or "no compose file" not in error.reason:
+                    raise
+                raise ContainerSourceError(
+                    "no compose file here (compose.yaml, docker-compose.yml...); "
+                    "write compose:SERVICE@FILE",
+                    f"compose:{ref}",
+                ) from None
         chosen = service(project, name)
         environment = {key: value for key, value in chosen.environment if value is not None}
         prober = self.with_environment(environment, chosen.platform)
@@ -130,9 +140,11 @@ class ContainerProber:
                     build_args=build_args,
                     target=options.target or build.target,
                     network_mode=options.network_mode or build.network,
+                    secrets=(*build.secrets, *options.secrets),
+                    labels=_compose_labels(project, chosen.name),
                 )
             )
-            image_id = prober.build(build.context, build.dockerfile)
+            image_id = prober.build(build.context, build.dockerfile, tag=chosen.image_name or None)
             description = f"image {_short(image_id)} built for {where}"
         elif chosen.image:
             image_id = prober.image_id(chosen.image)
@@ -161,14 +173,17 @@ class ContainerProber:
         sibling._client = self.client
         return sibling
 
-    def build(self, context: str, dockerfile: str) -> str:
-        """Build ``dockerfile`` in ``context`` (layer cache reused); the image ID."""
+    def build(self, context: str, dockerfile: str, tag: str | None = None) -> str:
+        """Build ``dockerfile`` in ``context`` (the user's build cache); the image ID.
+
+        The image is tagged ``tag``, by default parity's name for the folder and target.
+        """
         from parity.engine.build import build_image
 
         def forward(progress: BuildProgress) -> None:
             self._emit(ProbeEvent("build", progress))
 
-        return build_image(self.client, context, dockerfile, self.options.build, forward)
+        return build_image(self.client, context, dockerfile, self.options.build, forward, tag=tag)
 
     def load_image(self, ref: str) -> Environment:
         """Probe an image that exists locally (never pulled unless the build options say so)."""
@@ -365,6 +380,18 @@ def display_path(path: str, start: str | None = None) -> str:
     except ValueError:
         return path
     return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+
+
+def _compose_labels(project: Any, service_name: str) -> dict[str, str]:
+    """The labels ``docker compose build`` puts on a service's image (same image, same ID)."""
+    reader = str(project.reader)
+    if not reader.startswith("compose "):
+        return {}
+    return {
+        "com.docker.compose.project": str(project.name),
+        "com.docker.compose.service": service_name,
+        "com.docker.compose.version": reader.split(" ", 1)[1].split("-", 1)[0],
+    }
 
 
 def _normal_arch(name: str) -> str:
