@@ -68,6 +68,8 @@ def test_buildkit_dockerfile_with_a_secret_checks_clean_and_is_named(
     result = run_parity(
         "check",
         str(app),
+        "--container",
+        f"dockerfile:{app / 'Dockerfile'}",
         "--target",
         "app",
         "--secret",
