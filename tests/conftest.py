@@ -114,10 +114,31 @@ def parity_image_tags(client: Any, folders: list[pathlib.Path]) -> list[str]:
     return tags
 
 
+def compose_image_tags(client: Any, folders: list[pathlib.Path], since: float) -> list[str]:
+    """Tags of images compose's naming gave services of the compose projects in ``folders``
+    (``<project>-<service>``, with compose's project label), built since ``since``."""
+    from parity.sources.compose import COMPOSE_FILE_NAMES, normal_project_name
+
+    projects: set[str] = set()
+    for folder in folders:
+        for directory, _, files in os.walk(folder):
+            if any(name in files for name in COMPOSE_FILE_NAMES):
+                projects.add(normal_project_name(os.path.basename(directory)))
+    tags = []
+    for image in client.api.images(filters={"label": "com.docker.compose.project"}):
+        project = (image.get("Labels") or {}).get("com.docker.compose.project")
+        if project in projects and image.get("Created", 0) >= since - 1:
+            tags += [tag for tag in image.get("RepoTags") or () if tag.startswith(f"{project}-")]
+    return tags
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_parity_named_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """At the end, remove the images parity named for this session's builds (its temporary
     folders, the sample projects, the test data); images other sessions made are left."""
+    import time
+
+    started = time.time()
     yield
     if os.environ.get("PARITY_KEEP_IMAGES") == "1":
         return
@@ -129,7 +150,8 @@ def _remove_parity_named_images(tmp_path_factory: pytest.TempPathFactory) -> Ite
     except Exception:  # no engine: nothing was built
         return
     folders = [tmp_path_factory.getbasetemp(), SAMPLES, TEST_DATA, REPO_ROOT / "bench"]
-    for tag in parity_image_tags(client, folders):
+    tags = parity_image_tags(client, folders) + compose_image_tags(client, folders, started)
+    for tag in tags:
         with contextlib.suppress(Exception):  # in use by another session, or gone
             client.api.remove_image(tag)
     client.close()

@@ -200,7 +200,15 @@ def test_check_reports_what_pip_freeze_shows_on_both_sides(
 
 
 def test_the_image_installs_exactly_the_lock(checked: CheckedSample) -> None:
-    code, report = diff(checked, checked.lock_ref, f"dockerfile:{checked.project / 'Dockerfile'}")
+    # The container side check chose (a compose service builds its image with compose's
+    # labels: another image ID than a plain build of the same Dockerfile).
+    side = next(item for item in checked.report["sides"] if item["name"] == "container")
+    container = f"{side['kind']}:{side['ref']}"
+    if side["kind"] == "dockerfile":
+        container = f"dockerfile:{checked.project / 'Dockerfile'}"
+    elif side["kind"] == "compose" and "@" not in side["ref"]:
+        container += f"@{checked.project / 'docker-compose.yml'}"
+    code, report = diff(checked, checked.lock_ref, container)
     assert (code, report["verdict"], drift_rows(report)) == (0, "parity", [])
     assert report["interpreter"] == []  # the lock's Python requirement holds in the image
     assert image_id_from(report, "right") == image_id_from(checked.report, "container")
