@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -410,10 +411,13 @@ def _stop(process: subprocess.Popen[str]) -> None:
     """Stop the CLI as Ctrl-C would: buildx cancels the build, BuildKit removes its step."""
     if process.poll() is not None:
         return
-    try:
-        os.killpg(process.pid, signal.SIGINT)
-    except (OSError, AttributeError):
-        process.terminate()
+    if sys.platform == "win32":
+        process.terminate()  # no process groups to signal; the engine ends the session
+    else:
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+        except OSError:
+            process.terminate()
     deadline = time.monotonic() + 15
     while process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
