@@ -5,9 +5,11 @@ No timing is asserted: only that every measurement was taken and reported.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,9 @@ MEASUREMENTS = {
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory: pytest.TempPathFactory, base_image: Any) -> dict[str, Any]:
+def bench_run(
+    tmp_path_factory: pytest.TempPathFactory, base_image: Any, docker_client: Any
+) -> Iterator[dict[str, Any]]:
     """One reduced run: 1 round, 20 generated distributions, compare() on 300 packages."""
     base = base_image("3.11")
     workdir = tmp_path_factory.mktemp("bench")
@@ -69,7 +73,10 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory, base_image: Any) -> dict
     assert completed.returncode == 0, completed.stderr[-3000:]
     document: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
     document["_stdout"] = completed.stdout
-    return document
+    yield document
+    for tag in ("parity-test/bench/context-10:latest", "parity-test/bench/user-build:latest"):
+        with contextlib.suppress(Exception):  # the two images only this reduced run makes
+            docker_client.api.remove_image(tag)
 
 
 def test_every_measurement_has_one_sample_per_round(bench_run: dict[str, Any]) -> None:
