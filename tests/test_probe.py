@@ -17,7 +17,7 @@ import zipfile
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.markers import default_environment
 
@@ -642,6 +642,7 @@ _PATHS = _all_paths(_document())[1:]
 
 @settings(max_examples=500, deadline=None)
 @given(st.sampled_from(_PATHS), _json_values)
+@example(("interpreter", "markers"), {"\n": None})  # a bad key is named in one line
 def test_fuzz_parse_survives_any_field_replaced(path: tuple[Any, ...], value: Any) -> None:
     document = copy.deepcopy(_document())
     target: Any = document

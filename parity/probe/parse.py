@@ -143,6 +143,7 @@ class _Fields:
         )
 
     def _path(self, key: str) -> str:
+        key = clean_text(key)  # a key from the report (a marker's name) may hold anything
         return f"{self.where}.{key}" if self.where else key
 
     def _get(self, key: str) -> object:
