@@ -16,6 +16,7 @@ from types import FrameType
 from parity import __version__
 from parity.crash import CrashHandler, engine_failure_message, is_engine_failure
 from parity.errors import BuildError, ParityError
+from parity.interrupts import Terminated, deliver
 
 EXIT_PARITY = 0
 EXIT_DRIFT = 1
@@ -23,10 +24,6 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 _OUTPUT_SUFFIX_FORMATS = {".json": "json", ".xml": "junit", ".md": "markdown"}
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised like Ctrl-C so every ``finally`` (container removal) runs."""
 
 
 class _FormatAction(argparse.Action):
@@ -312,9 +309,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Raise once; further signals are ignored so the clean-up (container removal) finishes."""
     for number in stop_signals():
         signal.signal(number, signal.SIG_IGN)
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated
+    deliver(signum)
 
 
 def _silence_stdout() -> None:

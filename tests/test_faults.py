@@ -244,6 +244,24 @@ def test_signal_during_a_local_probe(tmp_path: Path, signal_number: int) -> None
     assert [pid for pid in local_probes if is_alive(pid)] == []
 
 
+def test_a_stop_signal_waits_until_a_started_process_has_its_owner() -> None:
+    """The exception for a signal that comes while a child starts is raised after the block."""
+    from parity.cli import _interrupt, stop_signals
+    from parity.interrupts import held
+
+    previous = {number: signal.signal(number, _interrupt) for number in stop_signals()}
+    finished = False
+    try:
+        with pytest.raises(KeyboardInterrupt), held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # the handler has run: it only recorded the signal
+            finished = True
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    assert finished
+
+
 # --- output phase --------------------------------------------------------------------------
 
 

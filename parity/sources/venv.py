@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from parity.errors import ProbeError, SourceError
+from parity.interrupts import held
 from parity.model import Environment
 from parity.probe.parse import MAX_OUTPUT_BYTES, parse_probe_output, probe_command
 
@@ -320,20 +321,22 @@ class RunningProbe:
         self.description = description
         executable = _resolve_interpreter(python)
         self._deadline = time.monotonic() + PROBE_TIMEOUT_SECONDS
-        try:
-            self._process = subprocess.Popen(
-                probe_command(executable),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=_probe_environment(),
-                shell=False,
-            )
-        except OSError as error:
-            raise VenvError(f"{python}: cannot run it: {error.strerror or error}") from error
         # The probe never outlives parity: an interrupt or an error on the other side may
-        # leave result() uncalled, and interpreter exit then stops the process.
-        self._stop = weakref.finalize(self, _stop_process, self._process)
+        # leave result() uncalled, and interpreter exit then stops the process. An interrupt
+        # waits until that finalizer exists (raised inside Popen, it would orphan the child).
+        with held():
+            try:
+                self._process = subprocess.Popen(
+                    probe_command(executable),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=_probe_environment(),
+                    shell=False,
+                )
+            except OSError as error:
+                raise VenvError(f"{python}: cannot run it: {error.strerror or error}") from error
+            self._stop = weakref.finalize(self, _stop_process, self._process)
         assert self._process.stdout is not None and self._process.stderr is not None
         self._stdout = _Drain(self._process.stdout, MAX_OUTPUT_BYTES, keep_tail=False)
         self._stderr = _Drain(self._process.stderr, _STDERR_TAIL_BYTES, keep_tail=True)
