@@ -14,10 +14,15 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from parity.errors import BuildError
+
+if TYPE_CHECKING:
+    from parity.engine.build_key import BuildKey
+
+BUILD_KEY_LABEL = "io.parity.build-key"  # the key of the build that made the image
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
@@ -68,12 +73,19 @@ def build_image(
     """
     from parity.engine.buildx import build_with_buildx, buildx_command
 
+    named = tag is None  # parity's own name: a plain Dockerfile (compose names its images)
     tag = tag or image_name(context_dir, dockerfile, options.target)
     text = _read_dockerfile(dockerfile)
     if not options.pull:
         _require_local_bases(client, dockerfile, text, options)
-    previous = _image_id_of(client, tag)
     command = None if is_podman(client) else buildx_command()
+    key = _build_key(client, context_dir, dockerfile, text, options) if named and command else None
+    current = _inspect(client, tag)
+    previous = str(current["Id"]) if current is not None else None
+    if key is not None and current is not None and _label(current) == key.value:
+        return str(current["Id"])  # nothing that decides the build changed since it ran
+    if key is not None and key.stable:
+        options = replace(options, labels={**options.labels, BUILD_KEY_LABEL: key.value})
     if command is not None:
         image_id = build_with_buildx(
             command, context_dir, dockerfile, options, tag=tag, on_progress=on_progress
@@ -128,12 +140,75 @@ def is_podman(client: Any) -> bool:
     return bool(cached)
 
 
-def _image_id_of(client: Any, reference: str) -> str | None:
+def _inspect(client: Any, reference: str) -> dict[str, Any] | None:
     from docker.errors import DockerException
 
     try:
-        return str(client.api.inspect_image(reference)["Id"])
-    except (DockerException, OSError, KeyError):
+        info = client.api.inspect_image(reference)
+    except (DockerException, OSError):
+        return None
+    return info if isinstance(info, dict) and "Id" in info else None
+
+
+def _label(info: Mapping[str, Any]) -> str | None:
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    value = labels.get(BUILD_KEY_LABEL)
+    return value if isinstance(value, str) else None
+
+
+def _build_key(
+    client: Any, context_dir: str, dockerfile: str, text: str, options: BuildOptions
+) -> BuildKey | None:
+    """The build's key (:mod:`parity.engine.build_key`), or None when it cannot have one."""
+    import time
+
+    from parity.engine.build_key import build_key, named_images, unkeyable_reason
+    from parity.engine.buildx import builder_identity
+
+    if options.pull or options.no_cache or unkeyable_reason(text) is not None:
+        return None
+    froms = _from_lines(text, options.build_args, keep_unresolved=True)
+    unresolved = any("$" in reference for _, _, reference in froms)
+    images = named_images(text, [reference for _, _, reference in froms], unresolved)
+    if images is None:
+        return None
+    image_ids: dict[str, str] = {}
+    for reference in images:
+        info = _inspect(client, reference)
+        if info is None:
+            return None  # not in the engine: the build decides (and says so)
+        image_ids[reference] = str(info["Id"])
+    try:
+        with open(dockerfile, "rb") as stream:
+            dockerfile_bytes = stream.read()
+    except OSError:
+        return None
+    plain = {
+        "build_args": sorted(options.build_args.items()),
+        "target": options.target,
+        "network_mode": options.network_mode,
+        "platform": options.platform,
+        "secrets": options.secrets,
+        "labels": sorted(options.labels.items()),
+        "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+    }
+    return build_key(
+        context_dir=context_dir,
+        dockerfile=dockerfile,
+        dockerfile_bytes=dockerfile_bytes,
+        options=plain,
+        image_ids=image_ids,
+        builder=builder_identity(os.environ),
+        now=time.time(),
+        read_bytes=_read_bytes,
+    )
+
+
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read()
+    except OSError:
         return None
 
 
@@ -399,11 +474,14 @@ def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str
     return [reference for _, _, reference in _from_lines(dockerfile_text, build_args)]
 
 
-def _from_lines(dockerfile_text: str, build_args: Mapping[str, str]) -> list[tuple[int, str, str]]:
+def _from_lines(
+    dockerfile_text: str, build_args: Mapping[str, str], *, keep_unresolved: bool = False
+) -> list[tuple[int, str, str]]:
     """(line number, the FROM line, the image reference after ARG substitution).
 
     An ARG declared before the first FROM with no default and no build arg is empty,
-    as the builders make it (so ``python:${TAG}`` reads ``python:``).
+    as the builders make it (so ``python:${TAG}`` reads ``python:``). A reference still
+    holding a ``$`` is left out unless ``keep_unresolved``.
     """
     values: dict[str, str] = {}
     stages: set[str] = set()
@@ -425,7 +503,9 @@ def _from_lines(dockerfile_text: str, build_args: Mapping[str, str]) -> list[tup
         reference = _substitute(match.group(1), {**values, **build_args})
         if match.group(2):
             stages.add(match.group(2).lower())
-        if "$" in reference or reference.lower() in stages or reference == "scratch":
+        if reference.lower() in stages or reference == "scratch":
+            continue
+        if "$" in reference and not keep_unresolved:
             continue
         found.append((number, line, reference))
     return found

@@ -134,6 +134,26 @@ def builder_needs_load(environ: Mapping[str, str]) -> bool:
     return not (isinstance(instance, dict) and instance.get("Driver") == "docker")
 
 
+def builder_identity(environ: Mapping[str, str]) -> str:
+    """What names the builder a build would use: the docker context and buildx builder
+    (environment, then the CLI's and buildx's own files). Read from files, no process."""
+    config = environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    parts = [f"{name}={environ.get(name, '')}" for name in _BUILDER_VARIABLES]
+    for path in (os.path.join(config, "config.json"), os.path.join(config, "buildx", "current")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                document = json.load(handle)
+        except (OSError, ValueError):
+            document = None
+        if isinstance(document, dict):
+            parts.append(str(document.get("currentContext") or document.get("Name") or ""))
+            parts.append(str(document.get("Key") or ""))
+    return "\n".join(parts)
+
+
+_BUILDER_VARIABLES = ("DOCKER_CONTEXT", "DOCKER_HOST", "BUILDX_BUILDER", "DOCKER_CONFIG")
+
+
 def buildx_arguments(
     context_dir: str,
     dockerfile: str,
