@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from parity.engine.build import image_name
+from parity.engine.build import BUILD_KEY_LABEL, image_name
+from parity.engine.build_key import RACY_SECONDS
 from parity.sources.compose import load_project
 from tests.conftest import TEST_DATA, build_network
 from tests.helpers import run_parity
@@ -97,10 +98,11 @@ def test_buildkit_dockerfile_with_a_secret_checks_clean_and_is_named(
 def test_user_build_first_then_check_runs_no_step_again(
     app: Path, tmp_path: Path, docker_client: Any
 ) -> None:
-    """The user's own `docker buildx build` fills the cache parity uses: the same image.
+    """The user's own `docker buildx build` fills the cache parity uses: the same layers.
 
     The heredoc RUN step writes the build time into the image, so a step run again would
-    give another image ID.
+    give another layer. parity's image adds its build-key label to the same layers (another
+    config, so another image ID).
     """
     iidfile = tmp_path / "iid"
     user_tag = f"{app.name}-users-own:latest"
@@ -127,6 +129,7 @@ def test_user_build_first_then_check_runs_no_step_again(
         capture_output=True,
     )
     users_image = iidfile.read_text().strip()
+    time.sleep(RACY_SECONDS + 0.2)  # the copied files may be keyed: parity labels its image
     result = run_parity(
         "probe",
         f"dockerfile:{app}",
@@ -142,7 +145,10 @@ def test_user_build_first_then_check_runs_no_step_again(
     )
     assert result.returncode == 0, result.stderr
     name = image_name(str(app), str(app / "Dockerfile"), "app")
-    assert docker_client.images.get(name).id == users_image
+    parity_image = docker_client.api.inspect_image(name)
+    users = docker_client.api.inspect_image(users_image)
+    assert parity_image["RootFS"]["Layers"] == users["RootFS"]["Layers"]
+    assert BUILD_KEY_LABEL in parity_image["Config"]["Labels"]
     run_steps = [line for line in result.stderr.splitlines() if "] RUN " in line]
     assert run_steps and all(line.endswith("(cached)") for line in run_steps), run_steps
 
