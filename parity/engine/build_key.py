@@ -1,16 +1,16 @@
 """The build key: everything that decides a plain Dockerfile build, hashed (pure, no engine).
 
-parity labels the image it builds with the key (``io.parity.build-key``); a later check whose key
-equals the label of the image parity's tag names skips the build. The key holds the
-Dockerfile's bytes, the ``.dockerignore`` rules, every file and folder of the build
-context they leave in (relative path, type, size, mtime in ns, mode, owner: ``stat`` only,
-no file is read), the build options, the image IDs of every image the Dockerfile names
-(``FROM``, ``COPY --from``, ``RUN --mount=from=``) and the builder. A Dockerfile whose
-inputs cannot be known without building (``ADD`` of a URL or git repository, a ``#
-syntax=`` frontend, an image reference still holding a ``$``) has no key, and neither has a
-build with ``--pull`` or ``--no-cache``.
+parity labels the image it builds with the key (``io.parity.build-key``); a later check
+whose key equals the label of the image parity's tag names skips the build. The key holds
+the Dockerfile's bytes, the ``.dockerignore`` rules, every file and folder of the build
+context they leave in (relative path, type and mode, size, mtime and ctime in ns, inode,
+owner: ``stat`` only, no file is read), the build options, the image IDs of every image
+the Dockerfile names (``FROM``, ``COPY --from``, ``RUN --mount=from=``) and the builder. A
+Dockerfile whose inputs cannot be known without building (``ADD`` of a URL or git
+repository, a ``# syntax=`` frontend, an image reference still holding a ``$``) has no
+key, and neither has a build with ``--pull`` or ``--no-cache``.
 
-As ``make`` and ``rsync`` do, a file is taken as unchanged while its size and mtime are; a
+As ``git`` does, a file is taken as unchanged while its size, times and inode are; a
 file changed within :data:`RACY_SECONDS` of the key (when one mtime tick could hide a
 second change) makes the key not :attr:`BuildKey.stable`, and an unstable key is never
 stored.
@@ -116,7 +116,7 @@ def context_entries(
             newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
             line = (
                 f"{relative}\0{info.st_mode:o}\0{info.st_size}\0{info.st_mtime_ns}"
-                f"\0{info.st_uid}\0{info.st_gid}"
+                f"\0{info.st_ctime_ns}\0{info.st_ino}\0{info.st_uid}\0{info.st_gid}"
             )
             if stat.S_ISLNK(info.st_mode):
                 try:
