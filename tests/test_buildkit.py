@@ -186,6 +186,8 @@ def test_compose_model_include_override_profile_and_secret(
     assert document["skipped"] == {"debug": "its profile is not enabled"}
     assert result.stderr.count("skipped service debug") == 1
     parity_built = docker_client.images.get(f"{app.name}-web:latest").id
+    labels = docker_client.api.inspect_image(parity_built)["Config"]["Labels"] or {}
+    assert BUILD_KEY_LABEL not in labels  # compose's names and labels only: never skipped
     subprocess.run(
         ["docker", "compose", "build", "-q", "web"],
         cwd=app,
