@@ -23,7 +23,7 @@ from parity.dockerfile import (
     layer_order,
     parse_instructions,
 )
-from parity.engine.interpreters import command_words
+from parity.probe.interpreter_choice import command_words
 from parity.sources import SourceRef
 
 IGNORE_CASES = [
@@ -238,6 +238,6 @@ def test_a_large_context_names_what_makes_it_large(tmp_path: Path) -> None:
     ],
 )
 def test_the_project_a_runner_runs_in(words: list[str], project: str | None) -> None:
-    from parity.engine.interpreters import _runner_project
+    from parity.probe.interpreter_choice import _runner_project
 
     assert _runner_project(words, "/code") == project

@@ -19,12 +19,7 @@ from dataclasses import replace
 
 import pytest
 
-from parity.engine.interpreters import (
-    PathStat,
-    python_program,
-    search_path,
-    version_from_name,
-)
+from parity.probe.file_access import PathStat
 from parity.probe.image_files import (
     FILE_CAP,
     CaptureBudget,
@@ -56,6 +51,7 @@ from parity.probe.image_files import (
     version_from_patchlevel,
     walk,
 )
+from parity.probe.interpreter_choice import python_program, search_path, version_from_name
 from parity.probe.parse import parse_probe_output
 from tests.data.probe.probe_testing import (
     build_wheel,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from parity.errors import EngineError
+from parity.errors import EngineError, SourceError
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 DEFAULT_PIPE = "npipe:////./pipe/docker_engine"  # Docker Desktop on Windows
@@ -105,3 +105,36 @@ def _reason(error: BaseException) -> str:
         if marker in text:
             return reason
     return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def image_id(client: Any, ref: str, *, pull: bool, platform: str | None = None) -> str:
+    """The ID of image ``ref``: a local one, else the one pulled when ``pull`` says so.
+
+    SourceError (naming the image) when it is not there or the engine refuses it.
+    """
+    from docker.errors import APIError, ImageNotFound
+
+    try:
+        return str(client.api.inspect_image(ref)["Id"])
+    except ImageNotFound:
+        if not pull:
+            raise SourceError(
+                "image not found locally (parity pulls only with --pull)", f"image {ref}"
+            ) from None
+    except APIError as error:
+        raise SourceError(str(error.explanation or error), f"image {ref}") from error
+    try:
+        client.images.pull(ref, platform=platform)
+        return str(client.api.inspect_image(ref)["Id"])
+    except APIError as error:
+        raise SourceError(f"cannot pull: {error.explanation or error}", f"image {ref}") from error
+
+
+def engine_architecture(client: Any) -> str:
+    """The engine's CPU architecture (``x86_64``); "" when it does not say."""
+    from docker.errors import DockerException
+
+    try:
+        return str(client.api.version().get("Arch") or "")
+    except (DockerException, OSError):  # the probe will tell
+        return ""

@@ -2,9 +2,10 @@
 
 The probe runs as the container's own user, with its own environment and working
 directory, using the interpreter its PATH (or its program) names, found beforehand
-through the archive API (:mod:`parity.engine.interpreters`). An exec cannot be killed
-through the engine, so the probe runs under a tiny launcher that arms ``SIGALRM``: the
-kernel ends it a few seconds after parity stops waiting, whatever happens to parity.
+through the archive API (:mod:`parity.engine.interpreters`; the rules are
+:mod:`parity.probe.interpreter_choice`'s). An exec cannot be killed through the engine,
+so the probe runs under a tiny launcher that arms ``SIGALRM``: the kernel ends it a few
+seconds after parity stops waiting, whatever happens to parity.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from parity.engine.interpreters import ContainerFiles, ImageFacts, locate_interpreter
+from parity.engine.interpreters import ContainerFiles
 from parity.engine.probe_container import ProbeLimits, _explain, read_probe_output
 from parity.errors import EngineError, ParityError, ProbeError, SourceError
+from parity.probe.interpreter_choice import ImageFacts, locate_interpreter
 
 EXEC_TIMEOUT_SECONDS = 60.0
 # Seconds the in-container alarm waits beyond parity's own deadline, so parity stops first

@@ -29,10 +29,17 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, Protocol
 
-from parity.engine.interpreters import ContainerFiles, PathStat
-from parity.engine.probe_static import BINARY_CAP
 from parity.errors import SourceError
+from parity.probe.file_access import (
+    MAX_LINK_HOPS,
+    MODE_DEVICE,
+    MODE_DIR,
+    MODE_SYMLINK,
+    FileAccess,
+    PathStat,
+)
 from parity.probe.image_files import FILE_CAP, SMALL_CAP, ZIP_CAP
+from parity.probe.image_reader import BINARY_CAP
 
 _probe: Any = importlib.import_module("parity.probe.script")
 
@@ -59,11 +66,6 @@ _BINARY_NAME = re.compile(
 _VERSION_STRING = re.compile(rb"(?<=\x00)\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?\+?(?=\x00)")
 _GLIBC_BANNER = re.compile(rb"release version \d+\.\d+")
 _OVERLAP = 64
-_MAX_LINK_HOPS = 40
-# Go's os.FileMode type bits, as PathStat reads them.
-_MODE_DIR = 1 << 31
-_MODE_SYMLINK = 1 << 27
-_MODE_DEVICE = 1 << 26
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -503,7 +505,7 @@ class _Pipe(io.RawIOBase):
 # --- the static reader's view of the tree ------------------------------------------------------
 
 
-class LayerFiles(ContainerFiles):
+class LayerFiles(FileAccess):
     """The image's files as the static reader asks for them, answered from an ImageTree.
 
     The engine's archive API (stat, follow, realpath, archive) is what the static reader
@@ -511,7 +513,7 @@ class LayerFiles(ContainerFiles):
     """
 
     def __init__(self, tree: ImageTree, subject: str) -> None:
-        super().__init__(None, "", subject)
+        super().__init__(subject)
         self.tree = tree
         self.missed: list[str] = []  # files read whose body was not kept (a rule to add)
 
@@ -530,7 +532,7 @@ class LayerFiles(ContainerFiles):
             last = index == len(parts) - 1
             if child.kind == "symlink" and (not last or follow_last):
                 hops += 1
-                if hops > _MAX_LINK_HOPS:
+                if hops > MAX_LINK_HOPS:
                     return None
                 target = posixpath.join("/" + "/".join(real), child.link)
                 parts = _parts(posixpath.normpath(target)) + parts[index + 1 :]
@@ -549,12 +551,12 @@ class LayerFiles(ContainerFiles):
         mode = node.mode & 0o777
         link = ""
         if node.kind == "dir":
-            mode |= _MODE_DIR
+            mode |= MODE_DIR
         elif node.kind == "symlink":
-            mode |= _MODE_SYMLINK
+            mode |= MODE_SYMLINK
             link = posixpath.normpath(posixpath.join(posixpath.dirname(real), node.link))
         elif node.kind == "other":
-            mode |= _MODE_DEVICE
+            mode |= MODE_DEVICE
         return PathStat(posixpath.basename(real), node.size, mode, link)
 
     def _node(self, path: str) -> tuple[str, Node] | None:

@@ -141,9 +141,9 @@ def read_image(
     on_layer: Callable[[int, int], None] | None = None,
 ) -> bytes:
     """What the probe would print for the image: its config, its layers, the static reader."""
-    from parity.engine.interpreters import ImageFacts
-    from parity.engine.probe_static import ImageReader
     from parity.probe.image_files import pythonpath_entries
+    from parity.probe.image_reader import ImageReader
+    from parity.probe.interpreter_choice import ImageFacts
     from parity.registry.layers import ImageTree, LayerFiles, read_layer
 
     with source.blob(manifest.config) as stream:

@@ -192,24 +192,10 @@ class ContainerProber:
         return self._probe(image_id, kind="image", ref=ref, description=description)
 
     def image_id(self, ref: str) -> str:
-        from docker.errors import APIError, ImageNotFound
+        from parity.engine.client import image_id
 
-        try:
-            return str(self.client.api.inspect_image(ref)["Id"])
-        except ImageNotFound:
-            if not self.options.build.pull:
-                raise ContainerSourceError(
-                    "image not found locally (parity pulls only with --pull)", f"image {ref}"
-                ) from None
-        except APIError as error:
-            raise ContainerSourceError(str(error.explanation or error), f"image {ref}") from error
-        try:
-            self.client.images.pull(ref, platform=self.options.build.platform)
-            return str(self.client.api.inspect_image(ref)["Id"])
-        except APIError as error:
-            raise ContainerSourceError(
-                f"cannot pull: {error.explanation or error}", f"image {ref}"
-            ) from error
+        build = self.options.build
+        return image_id(self.client, ref, pull=build.pull, platform=build.platform)
 
     def _probe(self, image_id: str, *, kind: str, ref: str, description: str) -> Environment:
         from parity.probe.parse import PROBE_SOURCE, parse_probe_output
@@ -333,12 +319,9 @@ class ContainerProber:
 
     def _engine_architecture(self) -> str:
         if self._engine_arch is None:
-            from docker.errors import DockerException
+            from parity.engine.client import engine_architecture
 
-            try:
-                self._engine_arch = str(self.client.api.version().get("Arch") or "")
-            except (DockerException, OSError):  # the probe will tell
-                self._engine_arch = ""
+            self._engine_arch = engine_architecture(self.client)
         return self._engine_arch
 
 
