@@ -25,7 +25,12 @@ from conftest import REALWORLD, TEST_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parity.engine.compose_cli import BUILTIN_READER_FOLLOWS, ComposeCli, find_compose_cli
+from parity.engine.compose_cli import (
+    BUILTIN_READER_FOLLOWS,
+    ComposeCli,
+    _unescape,
+    find_compose_cli,
+)
 from parity.errors import SourceError
 from parity.model import Location
 from parity.sources.compose import (
@@ -767,17 +772,6 @@ def needs_followed_release(found: ComposeCli, what: str) -> None:
     if found.version_tuple < BUILTIN_READER_FOLLOWS:
         followed = ".".join(map(str, BUILTIN_READER_FOLLOWS))
         pytest.skip(f"compose {found.version} reads {what} differently from compose {followed}")
-
-
-def _unescape(value: Any) -> Any:
-    """``compose config`` writes every ``$`` as ``$$``; undo that."""
-    if isinstance(value, str):
-        return value.replace("$$", "$")
-    if isinstance(value, dict):
-        return {_unescape(key): _unescape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unescape(item) for item in value]
-    return value
 
 
 def _environ(extra: Mapping[str, str]) -> dict[str, str]:

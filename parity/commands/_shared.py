@@ -162,3 +162,35 @@ def _reading_order(source: SourceRef) -> int:
 
 def markers_of(environment: Environment) -> Mapping[str, str] | None:
     return environment.interpreter.markers if environment.interpreter is not None else None
+
+
+def context_venvs(
+    project_dir: str, environ: Mapping[str, str], local: SourceRef | None
+) -> list[str]:
+    """The local venvs a build context may take in: the local side's first, then those found."""
+    from parity.sources.venv import find_local_venvs
+
+    venvs = [found.path for found in find_local_venvs(project_dir, environ)]
+    if local is not None and local.kind == "venv":
+        venvs.insert(0, local.ref)
+    return venvs
+
+
+def context_notes(dockerfile: str, context: str) -> list[str]:
+    """The layer-order lesson and the large-context note, when they apply."""
+    from parity.dockerfile import (
+        DockerIgnore,
+        context_size,
+        large_context_note,
+        layer_order,
+        read_instructions,
+    )
+
+    notes = []
+    lesson = layer_order(read_instructions(dockerfile), context)
+    if lesson is not None:
+        notes.append(f"layer order: {lesson.lesson(os.path.relpath(dockerfile))}")
+    large = large_context_note(context, context_size(context, DockerIgnore.read(context)))
+    if large is not None:
+        notes.append(large)
+    return notes

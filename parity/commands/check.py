@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from parity.commands._shared import (
+    context_notes,
+    context_venvs,
     load_pair,
     make_loader,
     markers_of,
@@ -84,24 +86,14 @@ def _context_findings(
     A previous report that the build would copy in is refused (exit 2): it would change the
     image on every check. With -v, the layer-order lesson and a large context are noted.
     """
-    from parity.dockerfile import (
-        DockerIgnore,
-        check_context,
-        context_size,
-        large_context_note,
-        layer_order,
-        read_instructions,
-    )
+    from parity.dockerfile import check_context
     from parity.output import output_requests
-    from parity.sources.venv import find_local_venvs
 
     build = _dockerfile_build(container, args.settings.context)
     if build is None:
         return ()
     dockerfile, context = build
-    venvs = [found.path for found in find_local_venvs(project_dir, os.environ)]
-    if local.kind == "venv":
-        venvs.insert(0, local.ref)
+    venvs = context_venvs(project_dir, os.environ, local)
     outputs = [request.path for request in output_requests(args) if request.path]
     findings = check_context(dockerfile, context, venvs, outputs)
     if findings.refusal is not None:
@@ -113,12 +105,8 @@ def _context_findings(
         for warning in findings.warnings:
             progress.note(f"warning: {warning}")
     if args.verbose:
-        lesson = layer_order(read_instructions(dockerfile), context)
-        if lesson is not None:
-            progress.note(f"layer order: {lesson.lesson(os.path.relpath(dockerfile))}")
-        large = large_context_note(context, context_size(context, DockerIgnore.read(context)))
-        if large is not None:
-            progress.note(large)
+        for note in context_notes(dockerfile, context):
+            progress.note(note)
     return findings.warnings
 
 

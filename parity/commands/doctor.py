@@ -200,17 +200,10 @@ def _build_context(
     """The build context, and what it takes in: the venv, the layer order, its size."""
     from dataclasses import replace
 
+    from parity.commands._shared import context_notes, context_venvs
     from parity.commands.check import _dockerfile_build
     from parity.detect import dockerfile_context
-    from parity.dockerfile import (
-        DockerIgnore,
-        check_context,
-        context_size,
-        large_context_note,
-        layer_order,
-        read_instructions,
-    )
-    from parity.sources.venv import find_local_venvs
+    from parity.dockerfile import check_context
 
     if container.kind == "dockerfile":
         try:
@@ -224,17 +217,11 @@ def _build_context(
     if build is None:
         return settings
     dockerfile, context = build
-    venvs = [found.path for found in find_local_venvs(project_dir, doctor.environ)]
-    if local is not None and local.kind == "venv":
-        venvs.insert(0, local.ref)
+    venvs = context_venvs(project_dir, doctor.environ, local)
     for warning in check_context(dockerfile, context, venvs, ()).warnings:
         doctor.note(warning)
-    lesson = layer_order(read_instructions(dockerfile), context)
-    if lesson is not None:
-        doctor.note(f"layer order: {lesson.lesson(os.path.relpath(dockerfile))}")
-    large = large_context_note(context, context_size(context, DockerIgnore.read(context)))
-    if large is not None:
-        doctor.note(large)
+    for note in context_notes(dockerfile, context):
+        doctor.note(note)
     return settings
 
 

@@ -55,6 +55,7 @@ from parity.probe.interpreter_choice import (
     MINORS,
     ImageFacts,
     InterpreterCandidate,
+    image_home,
     locate_interpreter,
 )
 
@@ -320,16 +321,7 @@ class ImageReader:
 
     def home(self) -> str:
         """$HOME as the engine sets it: the image's, else the user's passwd entry."""
-        if self.facts.env.get("HOME"):
-            return self.facts.env["HOME"]
-        user = self.facts.user.split(":", 1)[0] or "root"
-        if user in ("root", "0"):
-            return "/root"
-        for line in (self.text("/etc/passwd", FILE_CAP) or "").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 6 and user in (fields[0], fields[2]):
-                return fields[5] or "/"
-        return "/"
+        return image_home(self.files, self.facts, FILE_CAP)
 
 
 def _minor_from_venv(venv: VenvConfig | None) -> str | None:

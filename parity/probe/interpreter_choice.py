@@ -387,7 +387,7 @@ def tool_environment(
         name = _project_name(files, workdir)
         if name and not _is_off(config.get("virtualenvs.create", "")):
             cache = config.get("cache-dir") or posixpath.join(
-                _home(files, facts), ".cache", "pypoetry"
+                image_home(files, facts), ".cache", "pypoetry"
             )
             folder = config.get("virtualenvs.path", "").replace("{cache-dir}", cache)
             folder = folder or posixpath.join(cache, "virtualenvs")
@@ -399,7 +399,7 @@ def tool_environment(
         if not _is_off(env.get("PIPENV_VENV_IN_PROJECT", "")):
             places.append((in_project, f"Pipenv's in-project venv {in_project}"))
         home = env.get("WORKON_HOME") or posixpath.join(
-            env.get("XDG_DATA_HOME") or posixpath.join(_home(files, facts), ".local", "share"),
+            env.get("XDG_DATA_HOME") or posixpath.join(image_home(files, facts), ".local", "share"),
             "virtualenvs",
         )
         path = posixpath.join(home, env.get("PIPENV_CUSTOM_VENV_NAME") or pipenv_env_name(workdir))
@@ -450,7 +450,8 @@ def _poetry_config(files: FileAccess, facts: ImageFacts) -> dict[str, str]:
     ``POETRY_*`` variables (``poetry config virtualenvs.in-project true`` writes the first)."""
     env = facts.env
     config_dir = env.get("POETRY_CONFIG_DIR") or posixpath.join(
-        env.get("XDG_CONFIG_HOME") or posixpath.join(_home(files, facts), ".config"), "pypoetry"
+        env.get("XDG_CONFIG_HOME") or posixpath.join(image_home(files, facts), ".config"),
+        "pypoetry",
     )
     settings: dict[str, str] = {}
     for path in (
@@ -506,14 +507,15 @@ def _project_name(files: FileAccess, workdir: str) -> str | None:
     return None
 
 
-def _home(files: FileAccess, facts: ImageFacts) -> str:
-    """$HOME as the engine sets it: the image's, else the user's passwd entry."""
+def image_home(files: FileAccess, facts: ImageFacts, cap: int = _SCRIPT_CAP) -> str:
+    """$HOME as the engine sets it: the image's, else the user's passwd entry (/etc/passwd
+    read when at most ``cap`` bytes)."""
     if facts.env.get("HOME"):
         return facts.env["HOME"]
     user = facts.user.split(":", 1)[0] or "root"
     if user in ("root", "0"):
         return "/root"
-    text = (files.read_file("/etc/passwd", _SCRIPT_CAP) or b"").decode("utf-8", "replace")
+    text = (files.read_file("/etc/passwd", cap) or b"").decode("utf-8", "replace")
     for line in text.splitlines():
         fields = line.split(":")
         if len(fields) >= 6 and user in (fields[0], fields[2]):
