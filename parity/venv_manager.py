@@ -9,7 +9,6 @@ Poetry or uv lock). Only files are read; nothing is run.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,14 +74,11 @@ def _pyproject_says(project_dir: str | None, tool: str) -> bool:
     """Whether pyproject.toml has a ``[tool.TOOL]`` table (a Poetry or uv project)."""
     if project_dir is None:
         return False
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
+    from parity.sources._toml import TomlFileError, read_document
+
     try:
-        with open(os.path.join(project_dir, "pyproject.toml"), "rb") as stream:
-            data = tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError):
+        data = read_document(os.path.join(project_dir, "pyproject.toml"))
+    except TomlFileError:
         return False
     tools = data.get("tool")
     return isinstance(tools, dict) and isinstance(tools.get(tool), dict)

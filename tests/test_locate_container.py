@@ -9,11 +9,13 @@ Dockerfile under ``docker/`` copying ``requirements/`` from the project root.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from parity.engine.interpreters import choose_interpreter
@@ -167,7 +169,9 @@ def choice_images(docker_client: Any, base_image: Any, tmp_path_factory: Any) ->
         yield tags
     finally:
         for tag in tags.values():
-            docker_client.images.remove(tag, force=True)
+            # test_registry builds the same tags with this fixture and removes them too
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                docker_client.images.remove(tag, force=True)
 
 
 @pytest.mark.parametrize("target", list(EXPECTED))
