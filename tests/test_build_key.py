@@ -94,7 +94,7 @@ def project(tmp_path: Path, docker_client: Any, base_image: Any) -> Iterator[Pat
     base_dir = tmp_path / "base"
     base_dir.mkdir()
     (base_dir / "Dockerfile").write_text(f"FROM {base_image('3.11')}\nRUN echo one > /base\n")
-    docker_client.images.build(path=str(base_dir), tag=base_tag, rm=True)
+    docker_client.images.build(path=str(base_dir), tag=base_tag, rm=True, forcerm=True)
     root = tmp_path / f"keyproj{suffix}"
     root.mkdir()
     (root / "Dockerfile").write_text(DOCKERFILE.format(base=base_tag))
@@ -181,7 +181,9 @@ def test_a_build_is_skipped_only_while_nothing_that_decides_it_changed(
         )
         base_tag = (project / "Dockerfile").read_text().split()[1]
         old = docker_client.api.inspect_image(base_tag)["Id"]
-        docker_client.images.build(path=str(base_dir.resolve()), tag=base_tag, rm=True)
+        docker_client.images.build(
+            path=str(base_dir.resolve()), tag=base_tag, rm=True, forcerm=True
+        )
         replaced.append(old)
 
     replaced: list[str] = []
