@@ -501,8 +501,8 @@ def _compare_pair(
         return PackageRow(name, values, Status.VERSION, severity, change=change, declared_at=where)
     if left.origin is None and right.origin is None:  # two index releases: the common case
         return PackageRow(name, values, Status.SAME, Severity.NONE, declared_at=where)
-    left_origin = _distribution_origin(left)
-    right_origin = _distribution_origin(right)
+    left_origin = distribution_origin(left)
+    right_origin = distribution_origin(right)
     left_hash, right_hash = _wheel_hash(left), _wheel_hash(right)
     if left_hash and right_hash and left_hash != right_hash:
         left_origin, right_origin = f"wheel {left_hash}", f"wheel {right_hash}"
@@ -524,12 +524,12 @@ def _origin_text(package: Package) -> str:
 def _wheel_hash(package: Package) -> str | None:
     """The hash of the local wheel file ``package`` was installed from, when recorded."""
     origin = package.origin
-    if origin is None or origin.kind != "archive" or _distribution_origin(package):
+    if origin is None or origin.kind != "archive" or distribution_origin(package):
         return None
     return origin.hash
 
 
-def _distribution_origin(package: Package) -> str:
+def distribution_origin(package: Package) -> str:
     """What tells one build of a release from another: ``""`` for a plain release.
 
     A wheel installed from a local file (a wheelhouse stage's ``pip install /wheels/*``) is

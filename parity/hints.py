@@ -30,6 +30,7 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from parity.compare import distribution_origin
 from parity.model import Environment, Level, Package, Requirement, canonical_name
 from parity.policy import Policy
 from parity.report import InterpreterRow, PackageRow, Report, Severity, Status
@@ -415,7 +416,9 @@ def _container_requirement(row: PackageRow, sides: _Sides) -> str | None:
     package = container.packages_by_key().get(row.name)
     if package is None:
         return None
-    if package.origin is None:
+    if package.origin is None or not distribution_origin(package):
+        # an index release, or a wheel file the image installed from a wheelhouse: the index
+        # gives the same distribution
         return f"{row.name}=={package.version}"
     return _vcs_requirement(row.name, package)
 

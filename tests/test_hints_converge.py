@@ -383,3 +383,57 @@ def test_pipenv_project_the_lock_follows_the_image(
         for image in images:
             with contextlib.suppress(Exception):  # already gone
                 docker_client.images.remove(image, force=True)
+
+
+DJANGO_STYLE_PROJECT = {
+    "requirements/base.txt": "idna==3.10\ncertifi==2024.8.30\n",
+    "requirements/dev.txt": "-r base.txt\niniconfig==2.0.0\n",
+    "docker/Dockerfile": """\
+        # Wheels built in one stage, installed from /wheels in the next; the Dockerfile lives
+        # under docker/ and copies requirements/ from the project root.
+        FROM python:3.11-slim AS wheels
+        ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+        COPY requirements/ /requirements/
+        RUN pip wheel --no-cache-dir -r /requirements/base.txt -w /wheels
+
+        FROM python:3.11-slim
+        ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+        COPY --from=wheels /wheels /wheels
+        RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+        WORKDIR /app
+        COPY . .
+        CMD ["python", "-c", "import idna, certifi"]
+        """,
+    ".dockerignore": ".venv\n",
+}
+
+
+def test_requirements_folder_and_docker_subfolder_project_converges(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    """requirements/ with a dev file, docker/Dockerfile built from the root, a wheel stage:
+    found with no flags, and the pip hints for the plain venv converge; the dev file's
+    packages are left alone."""
+    base_image("3.11")
+    project = tmp_path / "site"
+    for name, text in DJANGO_STYLE_PROJECT.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(textwrap.dedent(text))
+    make_venv(project / ".venv", project / "requirements" / "dev.txt")
+    # By hand on the laptop: an older idna and a package nothing declares.
+    python = str(project / ".venv" / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "idna==3.6", "six==1.16.0"], check=True)
+    images: set[str] = set()
+    try:
+        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+        assert code == 1, stdout
+        before = json.loads(stdout)
+        images.add(before["sides"][-1]["image_id"])
+        assert {row["name"] for row in drift_rows(before)} == {"idna", "six"}
+        commands, after = _converges(project, tmp_path)
+        images.add(after["sides"][-1]["image_id"])
+        assert not any("iniconfig" in command for command in commands), commands
+    finally:
+        for image in images:
+            with contextlib.suppress(Exception):  # already gone
+                docker_client.images.remove(image, force=True)
