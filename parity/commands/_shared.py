@@ -40,19 +40,31 @@ def settings_for(args: argparse.Namespace, project_dir: str) -> Settings:
     return merge(load_config(project_dir), given, os.environ)
 
 
+def build_options(
+    settings: Settings, *, pull: bool = False, no_cache: bool = False, secrets: tuple[str, ...] = ()
+) -> BuildOptions:
+    """How the container side is built, from the settings (check, diff, probe and doctor)."""
+    return BuildOptions(
+        build_args=dict(settings.build_args),
+        target=settings.target,
+        network_mode=settings.build_network,
+        platform=settings.platform,
+        pull=pull,
+        context=settings.context,
+        no_cache=no_cache,
+        secrets=secrets,
+        timeout=settings.build_timeout,
+    )
+
+
 def make_loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
     settings: Settings = args.settings
     options = ContainerOptions(
-        build=BuildOptions(
-            build_args=dict(settings.build_args),
-            target=settings.target,
-            network_mode=settings.build_network,
-            platform=settings.platform,
+        build=build_options(
+            settings,
             pull=args.pull,
-            context=settings.context,
             no_cache=args.no_cache,
             secrets=tuple(getattr(args, "secrets", None) or ()),
-            timeout=settings.build_timeout,
         ),
         python=settings.python,
         use_cache=not args.no_cache,

@@ -277,20 +277,12 @@ def _check(
 
 def _loader(settings: Settings, client: Any, environ: Mapping[str, str]) -> SourceLoader:
     from parity.cache import ProbeCache, cache_dir
-    from parity.engine.build import BuildOptions
+    from parity.commands._shared import build_options
     from parity.sources.container import ContainerOptions, ContainerProber
     from parity.sources.load import DeclarationOptions, SourceLoader
 
-    options = ContainerOptions(
-        build=BuildOptions(
-            build_args=settings.build_args,
-            target=settings.target,
-            network_mode=settings.build_network,
-            platform=settings.platform,
-            context=settings.context,
-        ),
-        python=settings.python,
-    )
+    # the settings' build timeout applies here too, as in check
+    options = ContainerOptions(build=build_options(settings), python=settings.python)
     prober = ContainerProber(options, connect=lambda: client)
     prober.cache = ProbeCache(cache_dir(environ))
     return SourceLoader(prober, DeclarationOptions())
