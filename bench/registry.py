@@ -183,11 +183,10 @@ def main() -> int:
     finally:
         registry.remove()
     medians = {key: statistics.median(values) for key, values in samples.items()}
+    ratios = {name: medians[f"{name}.pull_probe"] / medians[f"{name}.registry"] for name in names}
     report = {
         "medians_seconds": medians,
-        "ratios": {
-            name: medians[f"{name}.pull_probe"] / medians[f"{name}.registry"] for name in names
-        },
+        "ratios": ratios,
         "peak_memory_bytes": peaks,
         "samples": samples,
         "targets": {
@@ -200,7 +199,7 @@ def main() -> int:
     for name in names:
         print(
             f"{name:5} registry {medians[f'{name}.registry']:6.2f} s   pull+probe "
-            f"{medians[f'{name}.pull_probe']:6.2f} s   ratio {report['ratios'][name]:5.2f}   "
+            f"{medians[f'{name}.pull_probe']:6.2f} s   ratio {ratios[name]:5.2f}   "
             f"peak {peaks[name] / 2**20:5.1f} MiB"
         )
     if args.json:

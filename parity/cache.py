@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,6 +51,8 @@ class ProbeCache:
 
     def put(self, key: str, output: bytes) -> None:
         """Store ``output``; a cache that cannot be written is silently skipped."""
+        import tempfile
+
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")

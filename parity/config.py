@@ -45,10 +45,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidName, canonicalize_name
-
 from parity.errors import SourceError
-from parity.model import Location, canonical_name
+from parity.model import Location, canonical_name, is_valid_name
 from parity.policy import Policy
 from parity.report import Severity
 from parity.sources import CONTAINER_KINDS, KINDS, LOCAL_KINDS
@@ -350,10 +348,9 @@ class _Reader:
     def _package_name(
         self, key: str, name: str, table: tuple[str, ...] = (), line: int | None = None
     ) -> str:
-        try:
-            return str(canonicalize_name(name, validate=True))
-        except InvalidName:
-            raise self.error(key, f"{name!r} is not a valid package name", table, line) from None
+        if not is_valid_name(name):
+            raise self.error(key, f"{name!r} is not a valid package name", table, line)
+        return canonical_name(name)
 
     def _fail_on(self, key: str, value: Any) -> Severity:
         return Severity(self._choice(key, value, FAIL_ON_VALUES))

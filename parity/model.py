@@ -13,6 +13,13 @@ from enum import Enum
 from functools import lru_cache
 
 _NORMALIZE = re.compile(r"[-_.]+")
+# PEP 508's name rule, as packaging.utils.canonicalize_name(validate=True) checks it.
+_VALID_NAME = re.compile(r"[a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9]", re.IGNORECASE | re.ASCII)
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a valid project name (PEP 508)."""
+    return _VALID_NAME.fullmatch(name) is not None
 
 
 @lru_cache(maxsize=65536)

@@ -35,6 +35,7 @@ MEASUREMENTS = {
     *(f"{size}.{kind}_image" for size in ("small", "large") for kind in ("cold", "warm")),
     "context.warm",
     "small.after_user_build",
+    "small.warm_build",
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import TypeVar
 
 from parity.config import ParityConfig, Settings, load_config, merge
 from parity.engine.build import BuildOptions
@@ -19,6 +21,35 @@ from parity.report import Report, Severity
 from parity.sources import SourceRef
 from parity.sources.container import ContainerOptions, ContainerProber
 from parity.sources.load import DeclarationOptions, SourceLoader
+
+T = TypeVar("T")
+
+
+def in_background(function: Callable[[], T]) -> Callable[[], T]:
+    """Start ``function`` in a daemon thread; call the result to wait for its value.
+
+    Its exception is raised by that call. Only for pure reading (files, no engine, no
+    subprocess): an interrupted run leaves nothing behind when the thread dies with it.
+    """
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as error:  # handed to the caller, who reports it
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="parity-background", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if failure:
+            raise failure[0]
+        return outcome[0]
+
+    return result
 
 
 def settings_for(args: argparse.Namespace, project_dir: str) -> Settings:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from parity.commands._shared import (
     context_notes,
     context_venvs,
+    in_background,
     load_pair,
     make_loader,
     markers_of,
@@ -25,7 +26,7 @@ from parity.detect import (
     dockerfile_context,
 )
 from parity.errors import UsageError
-from parity.model import Environment
+from parity.model import Environment, ProjectFacts
 from parity.output import write_outputs, write_report_set
 from parity.progress import Progress
 from parity.report import Report
@@ -40,7 +41,10 @@ def run_check(args: argparse.Namespace) -> int:
     if not os.path.isdir(project_dir):
         raise UsageError(f"{project_dir}: no such project directory")
     args.settings = settings = settings_for(args, project_dir)
-    args.project_facts = read_project_facts(project_dir, settings.dev_requirements)
+    # Read while the container side builds and probes: it only softens verdicts.
+    args.project_facts = in_background(
+        lambda: read_project_facts(project_dir, settings.dev_requirements)
+    )
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
         if settings.config_path:
             progress.note(f"settings from {settings.config_path}")
@@ -178,7 +182,7 @@ def _check_all_services(
                 NamedEnvironment("local", service_local),
                 NamedEnvironment("container", container_env),
                 policy_for(args),
-                args.project_facts,
+                _project_facts(args),
             )
             reports.append((service.name, report))
     finally:
@@ -192,6 +196,12 @@ def _check_all_services(
         raise UsageError(f"{project.path}: no service could be checked ({reasons})")
     write_report_set(args, reports, skipped)
     return 1 if any(report.has_drift for _, report in reports) else 0
+
+
+def _project_facts(args: argparse.Namespace) -> ProjectFacts | None:
+    """The project facts ``check`` started reading; None for ``diff``."""
+    pending = getattr(args, "project_facts", None)
+    return pending() if pending is not None else None
 
 
 def _reason(error: Exception) -> str:
@@ -243,7 +253,7 @@ def _check_with_declaration(
         NamedEnvironment("local", local_env),
         NamedEnvironment("container", container_env),
         policy_for(args),
-        args.project_facts,
+        _project_facts(args),
     )
     report = replace(report, warnings=report.warnings + notes)
     write_outputs(args, report)
@@ -271,7 +281,7 @@ def _compare_and_report(
         NamedEnvironment(left[0], left_env),
         NamedEnvironment(right[0], right_env),
         policy_for(args),
-        getattr(args, "project_facts", None),
+        _project_facts(args),
     )
     report = replace(report, warnings=report.warnings + notes)
     write_outputs(args, report)

@@ -18,11 +18,6 @@ from typing import Any
 from parity.errors import SourceError
 from parity.model import Location
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
-    import tomli as tomllib
-
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
@@ -65,6 +60,10 @@ def read_document_text(path: Path | str) -> str:
 
 def parse_document(text: str, path: Path | str) -> dict[str, Any]:
     """Parse TOML ``text`` read from ``path``; :class:`TomlFileError` with the line."""
+    if sys.version_info >= (3, 11):  # imported here: most checks read no TOML at all
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
+        import tomli as tomllib
     try:
         return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as error:
