@@ -10,6 +10,7 @@ Dockerfile under ``docker/`` copying ``requirements/`` from the project root.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,6 +270,16 @@ def test_another_venv_of_the_image_that_matches_better_is_named(
         "local packages are at the same version, against 0 for /usr/bin/python3: to check "
         "it, add --python /opt/venv/bin/python3"
     ]
+    # The image's other venvs are cached by image ID: a warm check says the same from there.
+    cached = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in cache.rglob("*.json")
+        if path.read_text(encoding="utf-8").startswith("[")
+    ]
+    assert [[item["python"] for item in entry] for entry in cached] == [["/opt/venv/bin/python3"]]
+    again = check(project, cache, "--format", "json", "--output", str(output))
+    assert again.returncode == 1, again.stderr
+    assert load_report(output)["warnings"] == warnings
     doctor = run_parity(
         "doctor", str(project), env={"PARITY_CACHE_DIR": str(cache), "VIRTUAL_ENV": ""}
     )

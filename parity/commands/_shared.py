@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from parity.config import ParityConfig, Settings, load_config, merge
 from parity.engine.build import BuildOptions
@@ -19,37 +19,44 @@ from parity.policy import Policy
 from parity.progress import Progress
 from parity.report import Report, Severity
 from parity.sources import SourceRef
-from parity.sources.container import ContainerOptions, ContainerProber
+from parity.sources.container import ContainerOptions, ContainerProber, ProbeEvent
 from parity.sources.load import DeclarationOptions, SourceLoader
 
 T = TypeVar("T")
 
 
-def in_background(function: Callable[[], T]) -> Callable[[], T]:
-    """Start ``function`` in a daemon thread; call the result to wait for its value.
-
-    Its exception is raised by that call. Only for pure reading (files, no engine, no
-    subprocess): an interrupted run leaves nothing behind when the thread dies with it.
+class Deferred(Generic[T]):
+    """A pure reading (files only: no engine, no subprocess), done when first asked for, or
+    started earlier in a thread (:meth:`start`) to run while the main thread waits on the
+    engine. Its exception is raised where its value is asked for.
     """
-    outcome: list[T] = []
-    failure: list[BaseException] = []
 
-    def run() -> None:
+    def __init__(self, function: Callable[[], T]) -> None:
+        self._function = function
+        self._thread: threading.Thread | None = None
+        self._outcome: list[T] = []
+        self._failure: list[BaseException] = []
+
+    def start(self) -> None:
+        """Run it in a daemon thread now (a second call does nothing)."""
+        if self._thread is None and not self._outcome and not self._failure:
+            self._thread = threading.Thread(target=self._run, name="parity-deferred", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
         try:
-            outcome.append(function())
-        except BaseException as error:  # handed to the caller, who reports it
-            failure.append(error)
+            self._outcome.append(self._function())
+        except BaseException as error:  # handed to whoever asks for the value
+            self._failure.append(error)
 
-    thread = threading.Thread(target=run, name="parity-background", daemon=True)
-    thread.start()
-
-    def result() -> T:
-        thread.join()
-        if failure:
-            raise failure[0]
-        return outcome[0]
-
-    return result
+    def __call__(self) -> T:
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._outcome and not self._failure:
+            self._run()
+        if self._failure:
+            raise self._failure[0]
+        return self._outcome[0]
 
 
 def settings_for(args: argparse.Namespace, project_dir: str) -> Settings:
@@ -102,7 +109,14 @@ def make_loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
         static=args.static,
         limits=ProbeLimits(timeout_seconds=args.probe_timeout),
     )
-    prober = ContainerProber(options, on_progress=progress.event)
+    pending = getattr(args, "project_facts", None)
+
+    def on_progress(event: ProbeEvent) -> None:
+        progress.event(event)
+        if event.stage == "probe" and isinstance(pending, Deferred):
+            pending.start()  # read the project's facts while the probe container runs
+
+    prober = ContainerProber(options, on_progress=on_progress)
     declarations = DeclarationOptions(
         dev=args.dev,
         extras=tuple(args.extras),

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from parity.commands._shared import (
+    Deferred,
     context_notes,
     context_venvs,
-    in_background,
     load_pair,
     make_loader,
     markers_of,
@@ -41,8 +41,8 @@ def run_check(args: argparse.Namespace) -> int:
     if not os.path.isdir(project_dir):
         raise UsageError(f"{project_dir}: no such project directory")
     args.settings = settings = settings_for(args, project_dir)
-    # Read while the container side builds and probes: it only softens verdicts.
-    args.project_facts = in_background(
+    # Read while the probe container runs (or when compared, if nothing is probed).
+    args.project_facts = Deferred(
         lambda: read_project_facts(project_dir, settings.dev_requirements)
     )
     with Progress(verbose=args.verbose, quiet=args.quiet) as progress:
@@ -299,7 +299,6 @@ def _better_environment(
     packages (at their versions): the image's venvs are listed through the archive API in a
     container that is never started.
     """
-    from parity.engine.interpreters import other_environments
     from parity.policy import TOOLING
 
     if container.image_id is None or container.interpreter is None or container.kind == "container":
@@ -321,14 +320,7 @@ def _better_environment(
     current = score({package.key: package.version for package in container.packages})
     if current * 2 >= len(wanted):
         return ()
-    options = loader.prober.options
-    others = other_environments(
-        loader.prober.client,
-        container.image_id,
-        container.interpreter.executable,
-        environment=options.environment,
-        platform=options.build.platform,
-    )
+    others = loader.prober.other_environments(container.image_id, container.interpreter.executable)
     if not others:
         return ()
     best = max(others, key=lambda other: score(other.versions))

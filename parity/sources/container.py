@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parity.cache import ProbeCache, cache_dir, probe_key
 from parity.engine.build import BuildOptions, BuildProgress
 from parity.engine.probe_container import ProbeLimits
 from parity.errors import ParityError, ProbeError, SourceError
 from parity.model import Environment
+
+if TYPE_CHECKING:
+    from parity.probe.interpreter_choice import OtherEnvironment
 
 
 class ContainerSourceError(SourceError):
@@ -248,6 +251,44 @@ class ContainerProber:
         )
         self._chose(image_id, candidate)
         return output
+
+    def other_environments(self, image_id: str, chosen: str) -> list[OtherEnvironment]:
+        """The image's venvs besides ``chosen``'s, with their versions (cached per image ID).
+
+        Read through the archive API in a container that is never started; an image's
+        files never change, so a later check reads the answer from the cache.
+        """
+        import json
+
+        from parity.engine.interpreters import other_environments
+        from parity.probe.interpreter_choice import OtherEnvironment
+
+        options = self.options
+        key = probe_key(image_id, options.python, options.environment, "others\0" + chosen)
+        cached = self.cache.get(key) if options.use_cache else None
+        if cached is not None:
+            try:
+                return [
+                    OtherEnvironment(
+                        str(item["python"]), str(item["where"]), dict(item["versions"])
+                    )
+                    for item in json.loads(cached)
+                ]
+            except (ValueError, TypeError, KeyError):
+                self.cache.discard(key)
+        found = other_environments(
+            self.client,
+            image_id,
+            chosen,
+            environment=options.environment,
+            platform=options.build.platform,
+        )
+        document = [
+            {"python": item.python, "where": item.where, "versions": dict(item.versions)}
+            for item in found
+        ]
+        self.cache.put(key, json.dumps(document).encode("utf-8"))
+        return found
 
     def load_container(self, ref: str) -> Environment:
         """``container:NAME``: probe a running container in place (exec; never cached)."""
