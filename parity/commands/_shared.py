@@ -95,6 +95,13 @@ def build_options(
     )
 
 
+def start_deferred(args: argparse.Namespace) -> None:
+    """Start reading the project's facts now, if ``check`` deferred them (see Deferred)."""
+    pending = getattr(args, "project_facts", None)
+    if isinstance(pending, Deferred):
+        pending.start()
+
+
 def make_loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
     settings: Settings = args.settings
     options = ContainerOptions(
@@ -109,12 +116,11 @@ def make_loader(args: argparse.Namespace, progress: Progress) -> SourceLoader:
         static=args.static,
         limits=ProbeLimits(timeout_seconds=args.probe_timeout),
     )
-    pending = getattr(args, "project_facts", None)
 
     def on_progress(event: ProbeEvent) -> None:
         progress.event(event)
-        if event.stage == "probe" and isinstance(pending, Deferred):
-            pending.start()  # read the project's facts while the probe container runs
+        if event.stage == "probe":
+            start_deferred(args)  # read the project's facts while the probe container runs
 
     prober = ContainerProber(options, on_progress=on_progress)
     declarations = DeclarationOptions(
@@ -180,15 +186,19 @@ def print_hints(
 
 
 def load_pair(
-    loader: SourceLoader, left: SourceRef, right: SourceRef
+    loader: SourceLoader,
+    left: SourceRef,
+    right: SourceRef,
+    while_waiting: Callable[[], None] | None = None,
 ) -> tuple[Environment, Environment]:
     """Read both sides, overlapping a local probe with the container side.
 
     Live local probes start first and run while the container side builds and probes.
     A lock file whose reading depends on the other side's marker environment is read
-    last, with the other side's markers.
+    last, with the other side's markers. ``while_waiting`` is called before waiting for a
+    local probe (to start other work meanwhile).
     """
-    from parity.sources.load import MARKER_DEPENDENT_KINDS
+    from parity.sources.load import LIVE_LOCAL_KINDS, MARKER_DEPENDENT_KINDS
 
     sides = (left, right)
     deferred = [i for i, side in enumerate(sides) if side.kind in MARKER_DEPENDENT_KINDS]
@@ -197,6 +207,8 @@ def load_pair(
     pending = {i: loader.start(side) for i, side in enumerate(sides) if i not in deferred}
     results: dict[int, Environment] = {}
     for index in sorted(pending, key=lambda i: _reading_order(sides[i])):
+        if while_waiting is not None and sides[index].kind in LIVE_LOCAL_KINDS:
+            while_waiting()
         results[index] = pending[index]()
     for index in deferred:
         other = results.get(1 - index)

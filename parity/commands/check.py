@@ -17,6 +17,7 @@ from parity.commands._shared import (
     policy_for,
     print_hints,
     settings_for,
+    start_deferred,
 )
 from parity.compare import NamedEnvironment, compare, compare_with_declaration
 from parity.detect import (
@@ -242,7 +243,7 @@ def _check_with_declaration(
     """Three columns: the project's declaration or lock, the local venv, the container."""
     loader = make_loader(args, progress)
     try:
-        local_env, container_env = load_pair(loader, local, container)
+        local_env, container_env = load_pair(loader, local, container, lambda: start_deferred(args))
         declared_env = loader.load(declared, marker_env=markers_of(container_env))
         notes += _better_environment(loader, local_env, container_env)
     finally:
@@ -271,7 +272,7 @@ def _compare_and_report(
 ) -> int:
     loader = make_loader(args, progress)
     try:
-        left_env, right_env = load_pair(loader, left[1], right[1])
+        left_env, right_env = load_pair(loader, left[1], right[1], lambda: start_deferred(args))
         if right[0] == "container":
             notes += _better_environment(loader, left_env, right_env)
     finally:
