@@ -447,7 +447,7 @@ def egg_link_targets(tree: Tree) -> list[str]:
 
 def _first_line(data: bytes) -> str:
     text = _probe.to_text(data)
-    return next((line.strip() for line in _probe.NEWLINE.split(text) if line.strip()), "")
+    return next((line.strip() for line in _probe.split_lines(text) if line.strip()), "")
 
 
 class TreeFiles:
@@ -559,7 +559,7 @@ def version_from_binary(data: bytes, minor: str) -> str | None:
 
 def os_pretty_name(text: str) -> str | None:
     """PRETTY_NAME from an os-release file."""
-    for line in _probe.NEWLINE.split(text):
+    for line in _probe.split_lines(text):
         key, separator, value = line.partition("=")
         if separator and key.strip() == "PRETTY_NAME":
             return str(_probe.unquote(value.strip()))

@@ -19,7 +19,10 @@ import platform
 import re
 import stat
 import sys
-import zipfile
+
+# Imported where first needed, not here: zipfile (only for an archive on sys.path),
+# importlib.metadata (only where a distributor patched pip's flag into it). Every import
+# here is paid on every run.
 
 try:
     from collections import OrderedDict
@@ -37,13 +40,21 @@ if PY2:  # pragma: no cover - exercised by the Python 2.7 run
 else:
     TEXT_TYPES = (str,)
 
+# pip's backend switch: an environment variable, or a constant patched into importlib.metadata.
+PIP_FLAG = "_PIP_USE_IMPORTLIB_METADATA"
 # pip freeze never prints these (pip._internal.utils.compat.stdlib_pkgs).
 FREEZE_SKIPS = ("python", "wsgiref", "argparse")
-VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-NORMALIZE = re.compile(r"[-_.]+")
-NEWLINE = re.compile(r"\r\n|\r|\n")
+# Patterns are compiled on first use (the re module caches them), not at import.
+VALID_NAME = r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$"
 NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 BINARY = getattr(os, "O_BINARY", 0)
+
+
+def zip_module():
+    """zipfile, imported on first use: most runs meet no archive on sys.path."""
+    import zipfile
+
+    return zipfile
 
 
 class Unreadable(Exception):
@@ -70,7 +81,17 @@ def to_text(value):
 
 
 def canonical(name):
-    return NORMALIZE.sub("-", name).lower()
+    """PEP 503: runs of '-', '_' and '.' become one '-', lower case."""
+    name = name.replace("_", "-").replace(".", "-")
+    while "--" in name:
+        name = name.replace("--", "-")
+    return name.lower()
+
+
+def split_lines(text):
+    """``text`` split at every '\\r\\n', '\\r' or '\\n' (not at the other line breaks of
+    str.splitlines()); a trailing newline gives a trailing ''."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def safe_name(name):
@@ -233,7 +254,7 @@ class ZipSource(object):
             return self.zip_file.open(self.prefix + "/" + member)
         except KeyError:
             raise Unreadable("does not exist")
-        except (zipfile.BadZipfile, RuntimeError, NotImplementedError) as error:
+        except (zip_module().BadZipfile, RuntimeError, NotImplementedError) as error:
             raise Unreadable(to_text(str(error)))
 
     def headers(self, member, budget):
@@ -317,6 +338,7 @@ class OsFiles(object):
         return DirSource(path) if kind == "dir" else FileSource(path)
 
     def open_zip(self, path):
+        zipfile = zip_module()
         if not zipfile.is_zipfile(path):
             return None
         return zipfile.ZipFile(path)
@@ -421,7 +443,7 @@ class Walk(object):
             except Unreadable as error:
                 self.warn("%s %s; skipped it" % (to_text(path), error))
                 continue
-            target = next((line.strip() for line in NEWLINE.split(text) if line.strip()), "")
+            target = next((line.strip() for line in split_lines(text) if line.strip()), "")
             if not target:
                 continue
             if isinstance(directory, bytes) and not isinstance(target, bytes):
@@ -436,7 +458,7 @@ class Walk(object):
         except Unreadable as error:
             self.warn("cannot read zip archive %s on sys.path: %s" % (to_text(archive), error))
             return
-        except (zipfile.BadZipfile, OSError, IOError, RuntimeError) as error:
+        except (zip_module().BadZipfile, OSError, IOError, RuntimeError) as error:
             self.warn(
                 "cannot read zip archive %s on sys.path: %s" % (to_text(archive), explain(error))
             )
@@ -469,7 +491,7 @@ def explain(error):
 def parse_headers(text):
     """RFC 822 headers as a list of (lower-case key, value), folded lines joined."""
     headers = []
-    for line in NEWLINE.split(text):
+    for line in split_lines(text):
         if line[:1] in (" ", "\t"):
             if headers:
                 key, value = headers[-1]
@@ -504,7 +526,7 @@ def egg_info_requires(text):
     """requires.txt sections as Requires-Dist lines, as importlib.metadata converts them."""
     requires = []
     section = None
-    for raw in NEWLINE.split(text):
+    for raw in split_lines(text):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -717,7 +739,7 @@ def backend_rule(version, environ, pip_version):
     """
     if tuple(version) >= (3, 14):
         return True
-    choice = environ.get("_PIP_USE_IMPORTLIB_METADATA")
+    choice = environ.get(PIP_FLAG)
     if choice is not None:
         lowered = choice.lower()
         if lowered in ("y", "yes", "t", "true", "on", "1"):
@@ -732,15 +754,87 @@ def backend_rule(version, environ, pip_version):
 
 
 def uses_importlib_backend(pip_version):
-    """Whether pip reads installed metadata with importlib.metadata (else pkg_resources)."""
+    """Whether pip reads installed metadata with importlib.metadata (else pkg_resources).
+
+    Where the interpreter decides, pip reads the flag a distributor may patch into
+    importlib.metadata (absent: True). Importing that module costs more than the rest of the
+    probe, so it is imported only when its file mentions the flag or cannot be found.
+    """
     rule = backend_rule(sys.version_info[:2], os.environ, pip_version)
     if rule is not None:
         return rule
+    module = sys.modules.get("importlib.metadata")
+    if module is None:
+        if mentions_pip_flag(importlib_metadata_file(sys.path, sys.modules)) is False:
+            return True
+        try:
+            import importlib.metadata as module
+        except ImportError:  # pragma: no cover
+            return True
+    return bool(getattr(module, PIP_FLAG, True))
+
+
+def importlib_metadata_file(paths, modules):
+    """The file `import importlib.metadata` would load (its source, or the .pyc of a sourceless
+    layout), found as the path finder finds it; None where only importing it can tell."""
+    package = modules.get("importlib")
+    if package is not None:  # imported already: its __path__ is searched
+        found = list(getattr(package, "__path__", None) or ())
+        return metadata_in(found[0]) if len(found) == 1 else None
+    for entry in paths:
+        directory = entry or os.curdir
+        if not os.path.isdir(directory):
+            if os.path.lexists(directory):  # an archive on sys.path: its importer decides
+                return None
+            continue
+        package_dir = os.path.join(directory, "importlib")
+        if os.path.isdir(package_dir):
+            if first_file(package_dir, ("__init__.py", "__init__.pyc")) is None:
+                return None  # a namespace portion or an odd package
+            return metadata_in(package_dir)
+        if first_file(directory, ("importlib.py", "importlib.pyc")) is not None:
+            return None
+    return None
+
+
+def metadata_in(package_dir):
+    """importlib's metadata module in ``package_dir``: a package (3.10+) or a module (3.8, 3.9)."""
+    join = os.path.join
+    return first_file(
+        package_dir,
+        (
+            join("metadata", "__init__.py"),
+            join("metadata", "__init__.pyc"),
+            "metadata.py",
+            "metadata.pyc",
+        ),
+    )
+
+
+def first_file(directory, names):
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def mentions_pip_flag(path):
+    """Whether the module file at ``path`` names pip's flag (a source file or compiled code
+    holds the name as text); None when there is no such file or it cannot be read."""
+    if path is None:
+        return None
     try:
-        import importlib.metadata as importlib_metadata
-    except ImportError:  # pragma: no cover
-        return True
-    return bool(getattr(importlib_metadata, "_PIP_USE_IMPORTLIB_METADATA", True))
+        stream = open_regular(path)
+    except Unreadable:
+        return None
+    try:
+        data = read_capped(stream, FILE_CAP)
+    except (Unreadable, OSError, IOError):
+        return None
+    finally:
+        stream.close()
+    return PIP_FLAG.encode("ascii") in data
 
 
 def first_pip_version(records):
@@ -756,8 +850,10 @@ def mark_editable(record, egg_link_names):
         dir_info = record.direct_url.get("dir_info") or {}
         record.editable = bool(dir_info.get("editable"))
         return
-    names = (record.name + ".egg-link", safe_name(record.name) + ".egg-link")
-    linked = any(name in egg_link_names for name in names)
+    linked = bool(egg_link_names) and any(
+        name in egg_link_names
+        for name in (record.name + ".egg-link", safe_name(record.name) + ".egg-link")
+    )
     if linked or record.candidate.via_egg_link:
         record.editable = linked
         record.format = "egg-link"
@@ -777,7 +873,7 @@ def select(records, importlib_backend, egg_link_names, warnings):
         if key in found:
             continue
         found.add(key)
-        if not VALID_NAME.match(key):
+        if not re.match(VALID_NAME, key, re.IGNORECASE):
             warnings.append(
                 "skipped %s: '%s' is not a valid project name"
                 % (to_text(record.candidate.source.display()), to_text(record.name))
@@ -835,6 +931,25 @@ def call(function, default=""):
         return default
 
 
+def uname():
+    """(system, release, version, machine) as platform.uname() gives them.
+
+    On Linux and macOS platform only copies os.uname() (blanking 'unknown'), so they are read
+    from there: platform's own uname() runs `uname -p` in a child process on Python 2.7-3.8.
+    """
+    if hasattr(os, "uname") and (sys.platform.startswith("linux") or sys.platform == "darwin"):
+        system, node, release, version, machine = os.uname()
+        if any((system, node, release, version, machine)) and system not in (
+            "OpenVMS",
+            "Microsoft",
+        ):
+            return tuple(
+                "" if value == "unknown" else value for value in (system, release, version, machine)
+            )
+    infos = platform.uname()
+    return infos[0], infos[2], infos[3], infos[4]
+
+
 def full_version(info):
     version = "%d.%d.%d" % (info.major, info.minor, info.micro)
     if info.releaselevel != "final":
@@ -851,15 +966,16 @@ def marker_environment():
     else:  # Python 2.7: what packaging releases that ran there reported
         implementation_version = "0"
         implementation_name = ""
+    system, release, version, machine = call(uname, ("", "", "", ""))
     return OrderedDict(
         [
             ("implementation_name", implementation_name),
             ("implementation_version", implementation_version),
             ("os_name", os.name),
-            ("platform_machine", call(platform.machine)),
-            ("platform_release", call(platform.release)),
-            ("platform_system", call(platform.system)),
-            ("platform_version", call(platform.version)),
+            ("platform_machine", machine),
+            ("platform_release", release),
+            ("platform_system", system),
+            ("platform_version", version),
             ("python_full_version", call(platform.python_version)),
             ("platform_python_implementation", call(platform.python_implementation)),
             ("python_version", ".".join(call(platform.python_version_tuple, ("", ""))[:2])),
@@ -886,11 +1002,12 @@ def os_release():
         text = read_small_file(path)
         if text is None:
             continue
-        for line in NEWLINE.split(text):
+        for line in split_lines(text):
             key, separator, value = line.partition("=")
             if separator and key.strip() == "PRETTY_NAME":
                 return unquote(value.strip())
-    return ("%s %s" % (call(platform.system), call(platform.release))).strip()
+    system, release, _, _ = call(uname, ("", "", "", ""))
+    return ("%s %s" % (system, release)).strip()
 
 
 def unquote(value):
@@ -898,7 +1015,8 @@ def unquote(value):
     if len(value) >= 2 and value[0] == value[-1] == "'":
         return value[1:-1]
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if "\\" in inner else inner
     return value
 
 
@@ -990,7 +1108,7 @@ def interpreter_json(pip_version):
             ("prefix", to_text(sys.prefix or "")),
             ("base_prefix", to_text(base_prefix or "")),
             ("is_venv", in_venv),
-            ("machine", to_text(call(platform.machine))),
+            ("machine", to_text(call(uname, ("", "", "", ""))[3])),
             ("os", to_text(call(os_release))),
             ("libc", to_text(call(libc))),
             ("pip_version", to_text(pip_version)),
