@@ -13,21 +13,20 @@
 # the first distribution of each PEP 503 name wins, and freeze's own skip list.
 from __future__ import absolute_import, division, print_function
 
-import json
 import os
-import platform
-import re
 import stat
 import sys
 
-# Imported where first needed, not here: zipfile (only for an archive on sys.path),
-# importlib.metadata (only where a distributor patched pip's flag into it). Every import
-# here is paid on every run.
-
-try:
-    from collections import OrderedDict
-except ImportError:  # pragma: no cover - every supported Python has it
+# Every import here is paid on every run, and on Python 3.11 `re` alone (with enum,
+# functools, collections) costs more than the whole walk. So these are imported where first
+# needed, on paths most runs never take: re, json (its C parts _json suffice), platform (its
+# answers are read from sys.version and os.uname() where they say the same), zipfile (only
+# for an archive on sys.path), importlib.metadata (only where a distributor patched pip's
+# flag into it), collections (dicts keep their order from Python 3.7).
+if sys.version_info >= (3, 7):
     OrderedDict = dict
+else:  # pragma: no cover - exercised by the Python 2.7 and 3.6 runs
+    from collections import OrderedDict
 
 PROBE_FORMAT = 1
 FILE_CAP = 1024 * 1024  # bytes read from one metadata file at most
@@ -46,6 +45,9 @@ PIP_FLAG = "_PIP_USE_IMPORTLIB_METADATA"
 FREEZE_SKIPS = ("python", "wsgiref", "argparse")
 # Patterns are compiled on first use (the re module caches them), not at import.
 VALID_NAME = r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$"
+ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+NAME_CHARS = ALNUM | frozenset("._-")
+SPACES = " \t\n\r\f\v"  # what \s matches in an ASCII pattern
 NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 BINARY = getattr(os, "O_BINARY", 0)
 
@@ -95,17 +97,35 @@ def split_lines(text):
 
 
 def safe_name(name):
+    import re
+
     return re.sub(r"[^A-Za-z0-9.]+", "-", name)
+
+
+def valid_name(key):
+    """Whether ``key`` matches VALID_NAME (the regex is compiled only for unusual names)."""
+    if key and key[0] in ALNUM and key[-1] in ALNUM and all(char in NAME_CHARS for char in key):
+        return True
+    import re
+
+    return re.match(VALID_NAME, key, re.IGNORECASE) is not None
 
 
 def version_tuple(text):
     numbers = []
     for part in (text or "").split("."):
-        match = re.match(r"\d+", part)
-        if not match:
+        end = 0
+        while end < len(part) and is_decimal(part[end]):
+            end += 1
+        if not end:
             break
-        numbers.append(int(match.group(0)))
+        numbers.append(int(part[:end]))
     return tuple(numbers)
+
+
+def is_decimal(char):
+    """What \\d matches: a decimal digit of any script (ASCII 0-9 for a Python 2 str)."""
+    return getattr(char, "isdecimal", char.isdigit)()
 
 
 class Budget(object):
@@ -702,7 +722,7 @@ class Reader(object):
         try:
             data = source.small("direct_url.json", FILE_CAP, self.budget)
             text = decode_metadata(data, "direct_url.json", problems)
-            return clean_direct_url(json.loads(text))
+            return clean_direct_url(json_loads(text))
         except Unreadable as error:
             problems.append("direct_url.json %s; ignored it" % error)
         except ValueError as error:  # JSON syntax, or not PEP 610's shape
@@ -873,7 +893,7 @@ def select(records, importlib_backend, egg_link_names, warnings):
         if key in found:
             continue
         found.add(key)
-        if not re.match(VALID_NAME, key, re.IGNORECASE):
+        if not valid_name(key):
             warnings.append(
                 "skipped %s: '%s' is not a valid project name"
                 % (to_text(record.candidate.source.display()), to_text(record.name))
@@ -924,6 +944,86 @@ def text_tree(value):
     return value
 
 
+def c_json(name):
+    """A function of CPython's _json (the C half of json) on Python 3, or None."""
+    if PY2:  # json's str/unicode rules differ there: the json module decides
+        return None
+    try:
+        import _json
+    except ImportError:
+        return None
+    return getattr(_json, name, None)
+
+
+def json_dumps(document):
+    """``json.dumps(document, separators=(",", ":"))``, with json's C string encoder alone
+    where it exists; the json module for anything else."""
+    encode = c_json("encode_basestring_ascii")
+    if encode is not None:
+        try:
+            return encode_json(document, encode)
+        except TypeError:  # a type this encoder leaves to json
+            pass
+    import json
+
+    return json.dumps(document, separators=(",", ":"))
+
+
+def encode_json(value, encode):
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) in TEXT_TYPES:
+        return encode(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            if type(key) not in TEXT_TYPES:
+                raise TypeError("key %r" % (key,))
+            items.append(encode(key) + ":" + encode_json(item, encode))
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join([encode_json(item, encode) for item in value]) + "]"
+    raise TypeError("value %r" % (value,))
+
+
+class JsonContext(object):
+    """What json's C scanner reads from a default json.JSONDecoder."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {
+        "-Infinity": float("-inf"),
+        "Infinity": float("inf"),
+        "NaN": float("nan"),
+    }.__getitem__
+
+
+def json_loads(text):
+    """``json.loads(text)``, with json's C scanner alone where it exists; the json module
+    for everything else, errors included (their message is what a warning says)."""
+    make_scanner = c_json("make_scanner")
+    if make_scanner is not None and not text.startswith("\ufeff"):
+        blank = " \t\n\r"  # json's WHITESPACE
+        try:
+            value, end = make_scanner(JsonContext())(text, len(text) - len(text.lstrip(blank)))
+        except Exception:  # StopIteration, ValueError, RecursionError: json says which
+            value, end = None, -1
+        if end >= 0 and not text[end:].strip(blank):
+            return value
+    import json
+
+    return json.loads(text)
+
+
 def call(function, default=""):
     try:
         return function()
@@ -946,8 +1046,54 @@ def uname():
             return tuple(
                 "" if value == "unknown" else value for value in (system, release, version, machine)
             )
+    import platform
+
     infos = platform.uname()
     return infos[0], infos[2], infos[3], infos[4]
+
+
+def python_facts():
+    """(python_implementation(), python_version(), python_version_tuple()) as platform gives
+    them ("" and ("", "") where it fails), without importing platform where the usual CPython
+    sys.version shows its answer."""
+    version = cpython_version(sys.version, sys.platform)
+    if version is not None:
+        return "CPython", version, tuple(version.split("."))
+    import platform
+
+    return (
+        call(platform.python_implementation),
+        call(platform.python_version),
+        call(platform.python_version_tuple, ("", "")),
+    )
+
+
+def cpython_version(text, sys_platform):
+    """platform.python_version() for a CPython ``sys.version`` of the usual shape,
+    "3.11.7 (main, Dec  8 2023, 18:56:58) [GCC 12.2.0]", or None for any other.
+
+    Where this answers, platform's CPython pattern (the same on 2.7 and 3.x) matches with the
+    version as its first group; anything else is left to platform.
+    """
+    if sys_platform.startswith("java") or "IronPython" in text or "PyPy" in text:
+        return None
+    version, _, rest = text.partition(" ")
+    if not version or not all(char in ALNUM or char in "_.+" for char in version):
+        return None
+    rest = rest.lstrip(SPACES)
+    close = rest.find(")")
+    if not rest.startswith("(") or close < 0:
+        return None
+    fields = rest[1:close].split(",")
+    if not fields[0] or len(fields) > 3:
+        return None
+    for field, extra in zip(fields[1:], (" _", " _:")):  # build date, build time
+        if not all(char in ALNUM or char in extra for char in field.lstrip(SPACES)):
+            return None
+    compiler = rest[close + 1 :].lstrip(SPACES)
+    if not compiler.startswith("[") or compiler[1:2] in ("", "]"):
+        return None
+    return version + ".0" if len(version.split(".")) == 2 else version
 
 
 def full_version(info):
@@ -967,6 +1113,7 @@ def marker_environment():
         implementation_version = "0"
         implementation_name = ""
     system, release, version, machine = call(uname, ("", "", "", ""))
+    python_implementation, python_version, python_tuple = python_facts()
     return OrderedDict(
         [
             ("implementation_name", implementation_name),
@@ -976,9 +1123,9 @@ def marker_environment():
             ("platform_release", release),
             ("platform_system", system),
             ("platform_version", version),
-            ("python_full_version", call(platform.python_version)),
-            ("platform_python_implementation", call(platform.python_implementation)),
-            ("python_version", ".".join(call(platform.python_version_tuple, ("", ""))[:2])),
+            ("python_full_version", python_version),
+            ("platform_python_implementation", python_implementation),
+            ("python_version", ".".join(python_tuple[:2])),
             ("sys_platform", sys.platform),
         ]
     )
@@ -1016,7 +1163,11 @@ def unquote(value):
         return value[1:-1]
     if len(value) >= 2 and value[0] == value[-1] == '"':
         inner = value[1:-1]
-        return re.sub(r"\\(.)", r"\1", inner) if "\\" in inner else inner
+        if "\\" not in inner:
+            return inner
+        import re
+
+        return re.sub(r"\\(.)", r"\1", inner)
     return value
 
 
@@ -1068,6 +1219,8 @@ def musl():
         _, err = process.communicate()
     except (OSError, ValueError):
         return "musl"
+    import re
+
     match = re.search(r"Version\s+([0-9][0-9A-Za-z.]*)", err.decode("utf-8", "replace"))
     return "musl " + match.group(1) if match else "musl"
 
@@ -1094,7 +1247,7 @@ def implementation_name():
     implementation = getattr(sys, "implementation", None)
     if implementation is not None:
         return implementation.name
-    return call(platform.python_implementation, "cpython").lower()
+    return (python_facts()[0] or "cpython").lower()
 
 
 def interpreter_json(pip_version):
@@ -1103,7 +1256,7 @@ def interpreter_json(pip_version):
     return OrderedDict(
         [
             ("implementation", to_text(implementation_name())),
-            ("version", to_text(call(platform.python_version))),
+            ("version", to_text(python_facts()[1])),
             ("executable", to_text(sys.executable or "")),
             ("prefix", to_text(sys.prefix or "")),
             ("base_prefix", to_text(base_prefix or "")),
@@ -1129,7 +1282,7 @@ def main():
             ("warnings", [to_text(message) for message in warnings]),
         ]
     )
-    sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
+    sys.stdout.write(json_dumps(document) + "\n")
     sys.stdout.flush()
     return 0
 
