@@ -20,6 +20,8 @@ import zipfile
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from parity.probe.parse import PROBE_SOURCE
 from tests.data.probe.probe_testing import (
@@ -117,9 +119,10 @@ def test_the_flag_is_seen_in_source_and_compiled_code(tmp_path: pathlib.Path) ->
 def test_this_interpreters_stdlib_is_found_and_names_no_flag() -> None:
     found = script.importlib_metadata_file(sys.path, {})
     assert found is not None
-    assert pathlib.Path(found).resolve() == pathlib.Path(
-        importlib.import_module("importlib.metadata").__file__ or ""
-    ).resolve()
+    assert (
+        pathlib.Path(found).resolve()
+        == pathlib.Path(importlib.import_module("importlib.metadata").__file__ or "").resolve()
+    )
     assert script.mentions_pip_flag(found) is False
 
 
@@ -223,11 +226,6 @@ def test_a_zipped_egg_on_the_path_is_still_read(tmp_path: pathlib.Path) -> None:
 # --- platform facts and shortcuts that must equal the slow way --------------------------
 
 
-def test_uname_is_what_platform_reports() -> None:
-    infos = platform.uname()
-    assert script.uname() == (infos.system, infos.release, infos.version, infos.machine)
-
-
 @pytest.mark.parametrize(
     "text",
     ["", "a", "a\n", "a\r\nb\rc\nd", "\r\r\n\n\r", "x\x0by\x0cz\u2028w\x85v", "\n\r\n"],
@@ -245,3 +243,104 @@ def test_canonical_is_pep_503(name: str) -> None:
     import re
 
     assert script.canonical(name) == re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_uname_is_what_platform_reports() -> None:
+    infos = platform.uname()
+    assert script.uname() == (infos.system, infos.release, infos.version, infos.machine)
+
+
+def test_python_facts_are_what_platform_reports() -> None:
+    assert script.python_facts() == (
+        platform.python_implementation(),
+        platform.python_version(),
+        platform.python_version_tuple(),
+    )
+
+
+CPYTHON_VERSIONS = [
+    sys.version,
+    "3.11.7 (main, Dec  8 2023, 18:56:58) [GCC 12.2.0]",
+    "2.7.18 (default, Apr 20 2020, 00:00:00) \n[GCC 8.3.0]",
+    "3.13.0rc1 (main, Aug  1 2024, 10:00:00) [Clang 15.0.0 ]",
+    "3.14.0a1+ (heads/main:abc, Oct 16 2024, 12:00:00) [GCC 14.2.0]",
+    "3.12 (#1, Jan 1 2024) [MSC v.1937 64 bit (AMD64)]",
+    "3.9.18 (main) [GCC]",
+    "3.9.18 (#main) [x]",
+]
+ODD_VERSIONS = [
+    "3.13.0 experimental free-threading build (main, Oct  7 2024, 05:02:14) [GCC 12.2.0]",
+    "3.10.12 |Anaconda, Inc.| (main, Jul  5 2023, 18:54:27) [GCC 11.2.0]",
+    "3.9.18(main, Jan 1 2024, 00:00:00) [GCC]",
+    "3.9.18 (main, 2024-01-01, 00:00:00) [GCC]",
+    "3.9.18 (main, Jan 1 2024, 00:00:00) []",
+    "3.9.18 (main, Jan 1 2024, 00:00:00)",
+    "3.9-18 (main, Jan 1 2024, 00:00:00) [GCC]",
+    "3.9.18 (, Jan 1 2024) [GCC]",
+    "3.9.18 (a, b, c, d) [GCC]",
+    "3.10.14 (7.3.17+dfsg-1, Aug 28 2024, 12:00:00)\n[PyPy 7.3.17 with GCC 14.2.0]",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", CPYTHON_VERSIONS + ODD_VERSIONS)
+def test_cpython_version_answers_only_what_platform_answers(text: str) -> None:
+    version = script.cpython_version(text, "linux")
+    assert (version is not None) is (text in CPYTHON_VERSIONS)
+    if version is not None:
+        # platform's parser (what packaging's default_environment() reads) agrees.
+        assert platform._sys_version(text)[:2] == ("CPython", version)  # type: ignore[attr-defined]
+
+
+@given(st.text(alphabet=st.sampled_from("3.1 0a+(),:#[]\n\tMainGC_-|é"), max_size=40))
+@example("3 (a) [b]")
+def test_cpython_version_never_contradicts_platform(text: str) -> None:
+    version = script.cpython_version(text, "linux")
+    if version is not None:
+        assert platform._sys_version(text)[:2] == ("CPython", version)  # type: ignore[attr-defined]
+
+
+# --- JSON without the json module -------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+@example({"a": [True, False, None, 0, -1, 10**30], "é\u2028\U0001f600\ud800": '\x00\x7f"\\'})
+def test_json_dumps_is_json_dumps(value: Any) -> None:
+    assert script.json_dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_json_dumps_leaves_other_types_to_json() -> None:
+    value = {"a": 1.5, 2: (1, 2)}
+    assert script.json_dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def _json_outcome(function: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "value", function(text)
+    except (ValueError, RecursionError) as error:
+        return type(error).__name__, str(error)
+
+
+@given(
+    st.one_of(
+        JSON_VALUES.map(json.dumps),
+        st.text(alphabet=st.sampled_from(' \t\r\n{}[]",:0123456789.eE-+truefalsnNIiy\\u\ufeff')),
+    )
+)
+@example(" \n {} \r\n")
+@example("\ufeff{}")
+@example("[NaN, Infinity, -Infinity]")
+@example('{"a": 1} x')
+@example("[" * 100000)
+def test_json_loads_is_json_loads(text: str) -> None:
+    ours = _json_outcome(script.json_loads, text)
+    theirs = _json_outcome(json.loads, text)
+    assert json.dumps(ours) == json.dumps(theirs)  # NaN == NaN here
