@@ -1056,7 +1056,10 @@ def python_facts():
     """(python_implementation(), python_version(), python_version_tuple()) as platform gives
     them ("" and ("", "") where it fails), without importing platform where the usual CPython
     sys.version shows its answer."""
-    version = cpython_version(sys.version, sys.platform)
+    implementation = getattr(sys, "implementation", None)  # None on 2.7: sys.version tells
+    version = None
+    if implementation is None or implementation.name == "cpython":
+        version = cpython_version(sys.version, sys.platform)
     if version is not None:
         return "CPython", version, tuple(version.split("."))
     import platform
