@@ -2,7 +2,7 @@
 
 pip's metadata backend switch is read from importlib.metadata's file instead of importing it;
 the rare modules (zipfile, importlib.metadata) stay unimported; platform facts come from
-os.uname(); the JSON line is written without the json module where the C encoder exists.
+os.uname(); JSON is written and read with json's C half alone, without importing json.
 """
 
 from __future__ import annotations
@@ -317,9 +317,14 @@ def test_json_dumps_is_json_dumps(value: Any) -> None:
     assert script.json_dumps(value) == json.dumps(value, separators=(",", ":"))
 
 
-def test_json_dumps_leaves_other_types_to_json() -> None:
-    value = {"a": 1.5, 2: (1, 2)}
+def test_json_dumps_encodes_floats_and_odd_keys_as_json_does() -> None:
+    value = {"a": 1.5, 2: (1, 2), None: float("nan"), True: -0.0}
     assert script.json_dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_json_dumps_refuses_what_json_refuses() -> None:
+    with pytest.raises(TypeError, match="Object of type bytes is not JSON serializable"):
+        script.json_dumps({"a": [b"x"]})
 
 
 def _json_outcome(function: Any, text: str) -> tuple[str, Any]:

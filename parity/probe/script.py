@@ -956,40 +956,24 @@ def c_json(name):
 
 
 def json_dumps(document):
-    """``json.dumps(document, separators=(",", ":"))``, with json's C string encoder alone
-    where it exists; the json module for anything else."""
+    """``json.dumps(document, separators=(",", ":"))``: json's own C encoder, made as json
+    makes it (without the circular-reference check, which this document never needs), so
+    json itself is imported only where its C half is missing."""
+    make_encoder = c_json("make_encoder")
     encode = c_json("encode_basestring_ascii")
-    if encode is not None:
+    if make_encoder is not None and encode is not None:
         try:
-            return encode_json(document, encode)
-        except TypeError:  # a type this encoder leaves to json
+            encoder = make_encoder(None, json_default, encode, None, ":", ",", False, False, True)
+            return "".join(encoder(document, 0))
+        except TypeError:  # another _json than CPython 3's: json knows how to call it
             pass
     import json
 
     return json.dumps(document, separators=(",", ":"))
 
 
-def encode_json(value, encode):
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) in TEXT_TYPES:
-        return encode(value)
-    if type(value) is int:
-        return int.__repr__(value)
-    if isinstance(value, dict):
-        items = []
-        for key, item in value.items():
-            if type(key) not in TEXT_TYPES:
-                raise TypeError("key %r" % (key,))
-            items.append(encode(key) + ":" + encode_json(item, encode))
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join([encode_json(item, encode) for item in value]) + "]"
-    raise TypeError("value %r" % (value,))
+def json_default(value):
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
 
 
 class JsonContext(object):
