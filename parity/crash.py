@@ -138,11 +138,11 @@ def report(
         print(message, file=stream, flush=True)
 
 
-_ENGINE_LIBRARIES = ("docker.", "requests.", "urllib3.")
+_ENGINE_LIBRARIES = ("docker.", "requests.", "urllib3.", "parity.engine.errors.")
 
 
 def is_engine_failure(error: BaseException) -> bool:
-    """An error of the engine's client libraries (docker-py, requests, urllib3).
+    """An error of the engine's clients (parity.engine.errors; docker-py, requests, urllib3).
 
     parity turns these into its own errors where it talks to the engine; one that still
     escapes means the engine failed where parity did not expect it, not a bug in the check.

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from parity.engine.client import api_of
+from parity.engine.errors import APIError, EngineAPIError, ImageNotFound, NotFound
 from parity.errors import BuildError
 
 if TYPE_CHECKING:
@@ -127,11 +129,9 @@ def is_podman(client: Any) -> bool:
     """Whether the engine is Podman (its API builds with buildah; parity keeps it there)."""
     cached = getattr(client, "_parity_is_podman", None)
     if cached is None:
-        from docker.errors import DockerException
-
         try:
-            version = client.api.version()
-        except (DockerException, OSError):
+            version = api_of(client).version()
+        except (EngineAPIError, OSError):
             version = {}
         components = version.get("Components") or []
         cached = any("podman" in str(item.get("Name", "")).lower() for item in components)
@@ -141,11 +141,9 @@ def is_podman(client: Any) -> bool:
 
 
 def _inspect(client: Any, reference: str) -> dict[str, Any] | None:
-    from docker.errors import DockerException
-
     try:
-        info = client.api.inspect_image(reference)
-    except (DockerException, OSError):
+        info = api_of(client).inspect_image(reference)
+    except (EngineAPIError, OSError):
         return None
     return info if isinstance(info, dict) and "Id" in info else None
 
@@ -214,14 +212,13 @@ def _read_bytes(path: str) -> bytes | None:
 
 def _remove_if_unnamed(client: Any, image_id: str) -> None:
     """Remove an image parity's tag moved away from, unless a name or container holds it."""
-    from docker.errors import DockerException
-
+    api = api_of(client)
     try:
-        info = client.api.inspect_image(image_id)
+        info = api.inspect_image(image_id)
         if info.get("RepoTags"):
             return
-        client.api.remove_image(image_id, noprune=False)
-    except (DockerException, OSError):
+        api.remove_image(image_id, noprune=False)
+    except (EngineAPIError, OSError):
         pass  # in use, or already gone: it stays, as after the user's own rebuild
 
 
@@ -262,11 +259,9 @@ _PODMAN_HEREDOCS = (4, 8)
 
 def _refuse_what_this_podman_lacks(client: Any, dockerfile: str, text: str) -> None:
     """A heredoc on a Podman older than 4.8: one message, not buildah's misreading of it."""
-    from docker.errors import DockerException
-
     try:
-        version = str(client.api.version().get("Version") or "")
-    except (DockerException, OSError):
+        version = str(api_of(client).version().get("Version") or "")
+    except (EngineAPIError, OSError):
         return
     numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
     if not numbers or numbers >= _PODMAN_HEREDOCS:
@@ -315,8 +310,8 @@ def _build_with_api(
     on_progress: Callable[[BuildProgress], None] | None,
     tag: str | None,
 ) -> str:
-    """The Engine API's builder (classic on Docker, buildah on Podman)."""
-    from docker.errors import APIError, DockerException
+    """The Engine API's builder (classic on Docker, buildah on Podman), through docker-py."""
+    from parity.engine.docker_py import translated, translated_iter
 
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     image_id: str | None = None
@@ -325,24 +320,26 @@ def _build_with_api(
     step_text = ""
     step_container = ""  # the classic builder's container for the running step
     partial = ""
-    timer = _api_timer(client, options.timeout)
+    raw = api_of(client).docker_py().api  # docker-py's APIClient
+    timer = _api_timer(raw, options.timeout)
     try:
-        stream = client.api.build(
-            path=context_dir,
-            dockerfile=dockerfile,
-            tag=tag,
-            buildargs=dict(options.build_args) or None,
-            target=options.target,
-            network_mode=options.network_mode,
-            platform=options.platform,
-            pull=options.pull,
-            nocache=options.no_cache,
-            labels=dict(options.labels) or None,
-            rm=True,
-            forcerm=True,
-            decode=True,
-        )
-        for event in stream:
+        with translated():
+            stream = raw.build(
+                path=context_dir,
+                dockerfile=dockerfile,
+                tag=tag,
+                buildargs=dict(options.build_args) or None,
+                target=options.target,
+                network_mode=options.network_mode,
+                platform=options.platform,
+                pull=options.pull,
+                nocache=options.no_cache,
+                labels=dict(options.labels) or None,
+                rm=True,
+                forcerm=True,
+                decode=True,
+            )
+        for event in translated_iter(stream):
             if "error" in event or "errorDetail" in event:
                 detail = event.get("errorDetail") or {}
                 message = str(detail.get("message") or event.get("error") or "build failed")
@@ -375,7 +372,7 @@ def _build_with_api(
     except APIError as error:
         reason = error.explanation if isinstance(error.explanation, str) else str(error)
         raise BuildError(failure_message(dockerfile, reason, step), tuple(tail)) from error
-    except Exception as error:  # docker-py, requests and urllib3 errors: the connection broke
+    except Exception as error:  # the connection broke (or the timer cut it)
         if timer is not None and timer.fired:
             if step_container:
                 _remove_container(client, step_container)
@@ -386,7 +383,7 @@ def _build_with_api(
                 "or build-timeout in [tool.parity])",
                 tuple(tail),
             ) from error
-        if not isinstance(error, (DockerException, OSError)) and not _is_transport_error(error):
+        if not isinstance(error, (EngineAPIError, OSError)) and not _is_transport_error(error):
             raise
         reason = f"lost the connection to the engine ({type(error).__name__})"
         raise BuildError(failure_message(dockerfile, reason, step), tuple(tail)) from error
@@ -402,15 +399,13 @@ def _remove_container(client: Any, container: str) -> None:
     """Remove the stopped build's step container now (the engine would, a moment later)."""
     import time
 
-    from docker.errors import DockerException, NotFound
-
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
-            client.api.remove_container(container, force=True)
+            api_of(client).remove_container(container, force=True)
         except NotFound:
             return
-        except DockerException:  # its removal is already in progress: wait for it
+        except EngineAPIError:  # its removal is already in progress: wait for it
             time.sleep(0.2)
             continue
         return
@@ -427,11 +422,11 @@ class _ApiTimer:
     build and (``forcerm``) removes its intermediate container, as on a Ctrl-C of
     ``docker build``. The build request's response is caught as docker-py makes it."""
 
-    def __init__(self, client: Any, timeout: float) -> None:
+    def __init__(self, api: Any, timeout: float) -> None:
         import threading
 
         self.fired = False
-        self._api = client.api
+        self._api = api  # docker-py's APIClient
         self._responses: list[Any] = []
         original = self._api._post
 
@@ -461,8 +456,8 @@ class _ApiTimer:
         self._api.__dict__.pop("_post", None)
 
 
-def _api_timer(client: Any, timeout: float | None) -> _ApiTimer | None:
-    return _ApiTimer(client, timeout) if timeout else None
+def _api_timer(api: Any, timeout: float | None) -> _ApiTimer | None:
+    return _ApiTimer(api, timeout) if timeout else None
 
 
 def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
@@ -547,8 +542,7 @@ def _require_local_bases(client: Any, dockerfile: str, text: str, options: Build
     A reference that is not a valid image name (``python:`` from an ARG with no value)
     is named with its FROM line.
     """
-    from docker.errors import DockerException, ImageNotFound
-
+    api = api_of(client)
     for number, line, image in _from_lines(text, options.build_args):
         if not _REFERENCE.match(image) or image.endswith((":", "@")):
             raise BuildError(
@@ -557,18 +551,18 @@ def _require_local_bases(client: Any, dockerfile: str, text: str, options: Build
                 "with no default and no --build-arg is empty)"
             )
         try:
-            client.api.inspect_image(image)
+            api.inspect_image(image)
         except ImageNotFound:
             raise BuildError(
                 f"{dockerfile}:{number}: base image {image} is not in the engine "
                 "(parity does not pull unless --pull is given)"
             ) from None
-        except DockerException as error:
+        except (EngineAPIError, OSError) as error:
             raise BuildError(f"{dockerfile}:{number}: base image {image}: {error}") from error
 
 
 def _full_id(client: Any, short_id: str) -> str:
-    return str(client.api.inspect_image(short_id)["Id"])
+    return str(api_of(client).inspect_image(short_id)["Id"])
 
 
 def failure_message(dockerfile: str, reason: str, step: int | None) -> str:

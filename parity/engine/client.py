@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parity.errors import EngineError, SourceError
+
+if TYPE_CHECKING:
+    from parity.engine.api import EngineAPI
+    from parity.engine.docker_py import DockerPyAPI
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 DEFAULT_PIPE = "npipe:////./pipe/docker_engine"  # Docker Desktop on Windows
@@ -50,34 +57,147 @@ def engine_address(environ: Mapping[str, str] | None = None) -> str:
     return f"the default {'pipe' if default.startswith('npipe:') else 'socket'} {default}"
 
 
-def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Any:
-    """A docker-py client that has answered a ping, or EngineError saying where we looked."""
-    environ = os.environ if environ is None else environ
-    import docker
-    from docker.errors import DockerException
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the engine is, as docker's CLI would find it."""
 
-    where = engine_address(environ)
-    context = current_context_name(environ)
+    host: str  # unix:///var/run/docker.sock, tcp://..., ssh://..., npipe://...
+    tls: bool = False  # TLS material or verification asked for: docker-py connects
+    context: str | None = None  # the docker context that named it (None: DOCKER_HOST/default)
+
+
+def _context_dir(environ: Mapping[str, str], kind: str, name: str) -> Path:
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    return _docker_config_dir(environ) / "contexts" / kind / digest
+
+
+def context_endpoint(name: str, environ: Mapping[str, str]) -> Endpoint | None:
+    """A docker context's endpoint, read as docker reads it; None when there is no such context.
+
+    ``contexts/meta/<sha256 of name>/meta.json`` holds ``Endpoints.docker.Host`` (and
+    ``SkipTLSVerify``); TLS material lives under ``contexts/tls/<sha256 of name>/docker/``.
+    """
+    meta = _context_dir(environ, "meta", name) / "meta.json"
     try:
-        if not environ.get("DOCKER_HOST") and context and context != "default":
-            from docker.context import ContextAPI
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    endpoints = data.get("Endpoints") if isinstance(data, dict) else None
+    docker_endpoint = endpoints.get("docker") if isinstance(endpoints, dict) else None
+    if not isinstance(docker_endpoint, dict):
+        docker_endpoint = {}
+    host = docker_endpoint.get("Host")
+    tls_dir = _context_dir(environ, "tls", name) / "docker"
+    has_tls = any((tls_dir / part).is_file() for part in ("ca.pem", "cert.pem", "key.pem"))
+    return Endpoint(
+        host=host if isinstance(host, str) and host else default_address(),
+        tls=has_tls,
+        context=name,
+    )
 
-            if ContextAPI.get_context(context) is None:
-                raise EngineError(
-                    f"docker context {context!r} does not exist "
-                    "(see `docker context ls`; unset DOCKER_CONTEXT to use the default)"
-                )
-        client = docker.DockerClient.from_env(timeout=timeout, environment=dict(environ))
-        client.ping()
-    except EngineError:
-        raise
-    except DockerException as error:
+
+def resolve_endpoint(environ: Mapping[str, str]) -> Endpoint:
+    """DOCKER_HOST (it wins), else the current docker context, else the default address.
+
+    EngineError when the context named does not exist.
+    """
+    if environ.get("DOCKER_HOST"):
+        tls = bool(environ.get("DOCKER_TLS_VERIFY") or environ.get("DOCKER_CERT_PATH"))
+        return Endpoint(environ["DOCKER_HOST"], tls=tls)
+    context = current_context_name(environ)
+    if context and context != "default":
+        endpoint = context_endpoint(context, environ)
+        if endpoint is None:
+            raise EngineError(
+                f"docker context {context!r} does not exist "
+                "(see `docker context ls`; unset DOCKER_CONTEXT to use the default)"
+            )
+        return endpoint
+    return Endpoint(default_address())
+
+
+class Engine:
+    """A connected engine: ``api`` (parity's own client, or docker-py's behind the same
+    methods), its ``version()`` (asked once), ``close()``."""
+
+    def __init__(self, api: EngineAPI | DockerPyAPI, endpoint: Endpoint) -> None:
+        self.api = api
+        self.endpoint = endpoint
+
+    def version(self) -> Any:
+        return self.api.version()
+
+    def ping(self) -> bool:
+        return True  # it answered on connect
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Engine:
+    """An engine that has answered ``GET /version``, or EngineError saying where we looked."""
+    from parity.engine.api import EngineAPI, stdlib_address
+    from parity.engine.errors import EngineAPIError
+
+    environ = os.environ if environ is None else environ
+    where = engine_address(environ)
+    endpoint = resolve_endpoint(environ)
+    address = None if endpoint.tls else stdlib_address(endpoint.host)
+    scheme = endpoint.host.partition("://")[0].lower()
+    if address is None and scheme not in ("ssh", "npipe", "tcp", "http", "https", "unix"):
+        raise EngineError(
+            f"no container engine answers at {where}: {scheme or endpoint.host!r} is not an "
+            "engine address (unix://, tcp://, ssh:// or npipe://)"
+        )
+    try:
+        if address is not None:
+            return Engine(EngineAPI.connect(address, timeout), endpoint)
+        return Engine(_docker_py_api(endpoint, timeout, environ), endpoint)
+    except EngineAPIError as error:
         raise EngineError(
             f"no container engine answers at {where}: {_reason(error)}. {_how_to_start()}"
         ) from error
-    except Exception as error:  # requests/urllib3 failures that docker-py does not wrap
+    except Exception as error:  # failures docker-py does not wrap
         raise EngineError(f"no container engine answers at {where}: {_reason(error)}") from error
-    return client
+
+
+def _docker_py_api(endpoint: Endpoint, timeout: int, environ: Mapping[str, str]) -> DockerPyAPI:
+    """docker-py for an address parity's own client does not reach (ssh, npipe, TLS)."""
+    from parity.engine.docker_py import DockerPyAPI, translated
+
+    with translated():
+        import docker
+
+        if endpoint.context is None:
+            client = docker.DockerClient.from_env(timeout=timeout, environment=dict(environ))
+        else:
+            from docker.context import ContextAPI
+
+            context = ContextAPI.get_context(endpoint.context)
+            client = docker.DockerClient(
+                base_url=endpoint.host,
+                tls=getattr(context, "TLSConfig", None) or False,
+                version="auto",
+                timeout=timeout,
+            )
+        client.ping()
+    return DockerPyAPI(client)
+
+
+def api_of(client: Any) -> Any:
+    """The engine API of ``client``: an :class:`Engine`'s, or a docker-py ``DockerClient``'s
+    wrapped so it raises parity's engine errors (callers and tests may hand either)."""
+    api = client.api
+    if not type(api).__module__.startswith("docker."):
+        return api
+    wrapped = getattr(client, "_parity_api", None)
+    if wrapped is None:
+        from parity.engine.docker_py import DockerPyAPI
+
+        wrapped = DockerPyAPI(client)
+        with contextlib.suppress(AttributeError):
+            client._parity_api = wrapped
+    return wrapped
 
 
 def _how_to_start(platform: str | None = None) -> str:
@@ -112,10 +232,12 @@ def image_id(client: Any, ref: str, *, pull: bool, platform: str | None = None) 
 
     SourceError (naming the image) when it is not there or the engine refuses it.
     """
-    from docker.errors import APIError, ImageNotFound
+    from parity.engine.docker_py import translated
+    from parity.engine.errors import APIError, ImageNotFound
 
+    api = api_of(client)
     try:
-        return str(client.api.inspect_image(ref)["Id"])
+        return str(api.inspect_image(ref)["Id"])
     except ImageNotFound:
         if not pull:
             raise SourceError(
@@ -124,17 +246,18 @@ def image_id(client: Any, ref: str, *, pull: bool, platform: str | None = None) 
     except APIError as error:
         raise SourceError(str(error.explanation or error), f"image {ref}") from error
     try:
-        client.images.pull(ref, platform=platform)
-        return str(client.api.inspect_image(ref)["Id"])
+        with translated():
+            api.docker_py().images.pull(ref, platform=platform)
+        return str(api.inspect_image(ref)["Id"])
     except APIError as error:
         raise SourceError(f"cannot pull: {error.explanation or error}", f"image {ref}") from error
 
 
 def engine_architecture(client: Any) -> str:
     """The engine's CPU architecture (``x86_64``); "" when it does not say."""
-    from docker.errors import DockerException
+    from parity.engine.errors import EngineAPIError
 
     try:
-        return str(client.api.version().get("Arch") or "")
-    except (DockerException, OSError):  # the probe will tell
+        return str(api_of(client).version().get("Arch") or "")
+    except (EngineAPIError, OSError):  # the probe will tell
         return ""

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
+from parity.engine.client import api_of
+from parity.engine.errors import APIError, EngineAPIError, ImageNotFound, NotFound
 from parity.errors import EngineError, ProbeError
 from parity.probe.file_access import FileAccess, PathStat
 from parity.probe.interpreter_choice import (
@@ -38,25 +40,23 @@ class ContainerFiles(FileAccess):
         self.container_id = container_id
 
     def _head(self, path: str) -> PathStat | None:
-        url = self.api._url("/containers/{0}/archive", self.container_id)
         try:
-            response = self.api.head(url, params={"path": path})
-        except Exception as error:  # requests' connection errors
-            raise EngineError(f"{self.subject}: the engine did not answer: {error}") from error
-        if response.status_code == 404:
+            header = self.api.stat_archive(self.container_id, path)
+        except NotFound:
             return None
-        header = response.headers.get("X-Docker-Container-Path-Stat")
-        if response.status_code != 200 or not header:
+        except APIError as error:
             raise EngineError(
-                f"{self.subject}: the engine refused to stat {path} (HTTP {response.status_code})"
-            )
+                f"{self.subject}: the engine refused to stat {path} (HTTP {error.status_code})"
+            ) from error
+        except (EngineAPIError, OSError) as error:  # the connection itself
+            raise EngineError(f"{self.subject}: the engine did not answer: {error}") from error
+        if not header:
+            raise EngineError(f"{self.subject}: the engine refused to stat {path} (no stat)")
         return PathStat.from_header(header)
 
     @contextmanager
     def archive(self, path: str) -> Iterator[tuple[BinaryIO, PathStat] | None]:
         """The tar stream of ``path`` (a symlink followed first); None when it does not exist."""
-        from docker.errors import APIError, DockerException, NotFound
-
         followed = self.follow(path)
         if followed is None:
             yield None
@@ -70,7 +70,7 @@ class ContainerFiles(FileAccess):
             return
         except APIError as error:
             raise EngineError(f"{self.subject}: cannot read {real}: {_explain(error)}") from error
-        except (DockerException, OSError) as error:  # the connection itself
+        except (EngineAPIError, OSError) as error:  # the connection itself
             raise EngineError(
                 f"{self.subject}: lost the connection to the engine while reading {real} "
                 f"({type(error).__name__})"
@@ -84,7 +84,7 @@ class ContainerFiles(FileAccess):
 
 
 class ChunkReader(io.RawIOBase):
-    """A readable binary stream over docker-py's chunk generator."""
+    """A readable binary stream over the engine client's chunk iterator."""
 
     def __init__(self, chunks: Iterator[bytes], on_read: Any = None) -> None:
         self._chunks = iter(chunks)
@@ -126,11 +126,9 @@ def scout_container(
     client: Any, image: str, *, platform: str | None = None, deadline: float | None = None
 ) -> Iterator[ContainerFiles]:
     """A container of ``image`` that is created, never started, and always removed."""
-    from docker.errors import APIError, ImageNotFound
-
     from parity.engine.probe_container import _remove_quietly, container_name, parity_labels
 
-    api = client.api
+    api = api_of(client)
     name = container_name("scout")  # removable by name even if interrupted mid-create
     container_id: str | None = None
     try:
@@ -167,15 +165,13 @@ def _short(image: str) -> str:
 
 def image_facts(client: Any, image: str, overrides: Mapping[str, str] | None = None) -> ImageFacts:
     """The image's config (``docker image inspect``) as ImageFacts."""
-    from docker.errors import APIError, DockerException, ImageNotFound
-
     try:
-        attrs = client.api.inspect_image(image)
+        attrs = api_of(client).inspect_image(image)
     except ImageNotFound as error:
         raise ProbeError(f"image {image} not found: {_explain(error)}") from error
     except APIError as error:
         raise EngineError(f"image {image}: cannot inspect it: {_explain(error)}") from error
-    except (DockerException, OSError) as error:  # the connection itself
+    except (EngineAPIError, OSError) as error:  # the connection itself
         raise EngineError(
             f"image {image}: lost the connection to the engine ({type(error).__name__})"
         ) from error

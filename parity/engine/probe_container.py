@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from parity.engine.client import api_of
+from parity.engine.errors import APIError, EngineAPIError, NotFound
 from parity.engine.labels import LABEL_MANAGED, owner_labels, owner_of
 from parity.engine.owner import (
     ProcessTable,
@@ -85,7 +87,7 @@ def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
 
 def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str) -> ProbeRun | None:
     """One container run; None when ``interpreter`` is not found in the image."""
-    api = client.api
+    api = api_of(client)
     # Named before it exists: an interruption while the engine creates it (before its ID
     # comes back) can still remove it by name.
     name = container_name("probe")
@@ -116,8 +118,6 @@ def _create_and_read(
     name: str,
     state: dict[str, str],
 ) -> ProbeRun | None:
-    from docker.errors import APIError, DockerException, NotFound
-
     limits = request.limits
     try:
         host_config = api.create_host_config(
@@ -165,7 +165,7 @@ def _create_and_read(
         raise EngineError(
             f"{request.subject}: the engine refused the probe: {_explain(error)}"
         ) from error
-    except (DockerException, OSError) as error:  # the connection itself (requests' errors)
+    except (EngineAPIError, OSError) as error:  # the connection itself
         raise EngineError(
             f"{request.subject}: lost the connection to the engine during the probe "
             f"({type(error).__name__}); the next run removes what it left"
@@ -252,17 +252,14 @@ def _remove_quietly(api: Any, container_id: str) -> str | None:
     that went away, a refusal); such a container is swept by the next run.
     """
     try:
-        from docker.errors import APIError, NotFound
-
-        try:
-            api.remove_container(container_id, force=True)
-        except NotFound:
+        api.remove_container(container_id, force=True)
+    except NotFound:
+        return None
+    except APIError as error:
+        explanation = _explain(error)
+        if "already in progress" in explanation or "No such container" in explanation:
             return None
-        except APIError as error:
-            explanation = _explain(error)
-            if "already in progress" in explanation or "No such container" in explanation:
-                return None
-            return explanation
+        return explanation
     except Exception as error:  # the connection, or anything else: never from here
         return f"{type(error).__name__}: {error}"
     return None
@@ -279,11 +276,10 @@ def sweep_stale_containers(
     time) are removed; a run on another host or in another container is never touched.
     Returns how many containers were removed.
     """
-    from docker.errors import DockerException
-
+    api = api_of(client)
     try:
-        containers = client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"})
-    except (DockerException, OSError):
+        containers = api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=1"})
+    except (EngineAPIError, OSError):
         return 0
     here = host_identity() if here is None else here
     processes = process_table() if processes is None else processes
@@ -292,6 +288,6 @@ def sweep_stale_containers(
         owner = owner_of(container.get("Labels") or {})
         if owner is None or not owner_is_gone(owner, here, processes):
             continue
-        if _remove_quietly(client.api, container["Id"]) is None:
+        if _remove_quietly(api, container["Id"]) is None:
             removed += 1
     return removed

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from parity.engine.client import api_of
+from parity.engine.errors import APIError, EngineAPIError, NotFound
 from parity.engine.interpreters import ContainerFiles
 from parity.engine.probe_container import ProbeLimits, _explain, read_probe_output
 from parity.errors import EngineError, ParityError, ProbeError, SourceError
@@ -47,11 +49,12 @@ def exec_probe(
     info = inspect_running(client, container)
     subject = f"container {container}"
     facts = ImageFacts.from_config(info.get("Config") or {}, overrides=environment or {})
-    files = ContainerFiles(client.api, str(info["Id"]), subject)
+    api = api_of(client)
+    files = ContainerFiles(api, str(info["Id"]), subject)
     interpreter = locate_interpreter(files, facts, python)
     alarm = math.ceil(timeout) + ALARM_GRACE_SECONDS
     command = [interpreter.path, "-B", "-c", LAUNCHER % alarm, PROBE_SOURCE]
-    stdout, stderr, exit_code = _run_exec(client.api, info, subject, command, timeout, environment)
+    stdout, stderr, exit_code = _run_exec(api, info, subject, command, timeout, environment)
     if not stdout.strip():
         lines = stderr.decode("utf-8", "replace").strip().splitlines()
         last = lines[-1] if lines else f"exit code {exit_code}"
@@ -61,17 +64,15 @@ def exec_probe(
 
 def inspect_running(client: Any, container: str) -> dict[str, Any]:
     """``docker inspect`` of a running container, or ContainerStateError saying why not."""
-    from docker.errors import APIError, DockerException, NotFound
-
     try:
-        info: dict[str, Any] = client.api.inspect_container(container)
+        info: dict[str, Any] = api_of(client).inspect_container(container)
     except NotFound:
         raise ContainerStateError(
             "no such container (see `docker ps`)", f"container {container}"
         ) from None
     except APIError as error:
         raise EngineError(f"container {container}: cannot inspect it: {_explain(error)}") from error
-    except (DockerException, OSError) as error:  # the connection itself
+    except (EngineAPIError, OSError) as error:  # the connection itself
         raise EngineError(
             f"container {container}: lost the connection to the engine ({type(error).__name__})"
         ) from error
@@ -96,8 +97,6 @@ def _run_exec(
     timeout: float,
     environment: Mapping[str, str] | None,
 ) -> tuple[bytes, bytes, int | None]:
-    from docker.errors import APIError, DockerException
-
     container_id = str(info["Id"])
     try:
         exec_id = api.exec_create(
@@ -112,7 +111,7 @@ def _run_exec(
         output = ExecOutput(api.exec_start(exec_id, stream=True, demux=True))
     except APIError as error:
         raise _exec_refused(subject, error) from error
-    except (DockerException, OSError) as error:  # the connection itself
+    except (EngineAPIError, OSError) as error:  # the connection itself
         raise EngineError(
             f"{subject}: lost the connection to the engine ({type(error).__name__})"
         ) from error

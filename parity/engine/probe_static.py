@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from parity.engine.client import api_of
 from parity.engine.interpreters import image_facts, scout_container
 from parity.model import Environment
 from parity.probe.image_reader import ImageReader
@@ -65,6 +66,6 @@ def static_environment(
 def _kernel_release(client: Any) -> str:
     """The engine's kernel: what platform.release() says in any of its containers."""
     try:
-        return str(client.api.version().get("KernelVersion") or "")
+        return str(api_of(client).version().get("KernelVersion") or "")
     except Exception:  # a fact for markers only; never worth failing over
         return ""

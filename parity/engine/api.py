@@ -1,0 +1,527 @@
+"""A small Docker Engine API client on the standard library: parity's hot path.
+
+It implements the part of docker-py's ``APIClient`` that parity calls, with the same
+names, arguments and answer shapes (plain dicts, as the engine sends them), over
+``http.client``: a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``. Each
+request opens its own connection (a Unix connect costs microseconds), so streams never
+share one. Importing it costs a millisecond; docker-py (requests, urllib3) costs 50-90 ms,
+and is made only for what this client leaves to it (:mod:`parity.engine.docker_py`).
+
+Errors are :mod:`parity.engine.errors`': an HTTP error answer is an ``APIError`` (by
+status and message, as docker-py classes it); a connection that fails or breaks is a
+``TransportError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import socket
+import struct
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO, TypedDict
+from urllib.parse import quote, urlencode, urlsplit
+
+from parity.engine.errors import TransportError, api_error
+
+USER_AGENT = "parity"
+_STDOUT, _STDERR = 1, 2
+
+
+class Component(TypedDict, total=False):
+    Name: str
+    Version: str
+
+
+class VersionInfo(TypedDict, total=False):
+    """``GET /version``: what parity reads of it."""
+
+    Version: str
+    ApiVersion: str
+    MinAPIVersion: str
+    Os: str
+    Arch: str
+    KernelVersion: str
+    Components: list[Component]
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where the engine listens: a Unix socket ``path``, or TCP ``host``:``port``."""
+
+    url: str
+    path: str = ""
+    host: str = ""
+    port: int = 0
+
+
+def stdlib_address(url: str) -> Address | None:
+    """The address of ``url`` when this client can reach it (``unix://``, ``tcp://``,
+    ``http://``), else None (``ssh://``, ``npipe://``, ``https://``: docker-py's)."""
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme == "unix" and rest:
+        return Address(url, path="/" + rest.lstrip("/"))
+    if scheme in ("tcp", "http") and rest:
+        parts = urlsplit(f"http://{rest}")
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        if not parts.hostname:
+            return None
+        return Address(url, host=parts.hostname, port=port or 2375)
+    return None
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="/:")
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _explanation(body: bytes) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return text
+
+
+def _environment(environment: Mapping[str, str] | Sequence[str] | None) -> list[str] | None:
+    if environment is None:
+        return None
+    if isinstance(environment, Mapping):
+        return [f"{key}={value}" for key, value in environment.items()]
+    return list(environment)
+
+
+_HOST_CONFIG_KEYS = {
+    "network_mode": "NetworkMode",
+    "cap_drop": "CapDrop",
+    "cap_add": "CapAdd",
+    "security_opt": "SecurityOpt",
+    "read_only": "ReadonlyRootfs",
+    "tmpfs": "Tmpfs",
+    "pids_limit": "PidsLimit",
+    "mem_limit": "Memory",
+    "memswap_limit": "MemorySwap",
+    "auto_remove": "AutoRemove",
+    "user_ns_mode": "UsernsMode",
+}
+
+
+class EngineAPI:
+    """The Engine API over one address, versioned as the engine's ``GET /version`` said."""
+
+    def __init__(self, address: Address, timeout: float, version: VersionInfo) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._version = version
+        self._prefix = f"/v{version['ApiVersion']}" if version.get("ApiVersion") else ""
+        self._docker_py: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, address: Address, timeout: float) -> EngineAPI:
+        """Ask the engine its version (the ping), or TransportError/APIError."""
+        probe = cls(address, timeout, {})
+        answer = probe._json("GET", "/version", versioned=False)
+        if not isinstance(answer, dict):
+            raise TransportError(f"the engine's /version answer is not an object: {answer!r}")
+        return cls(address, timeout, VersionInfo(**answer))  # type: ignore[typeddict-item]
+
+    # --- the transport --------------------------------------------------------------------
+
+    def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
+        if self.address.path:
+            return _UnixConnection(self.address.path, timeout)
+        return http.client.HTTPConnection(self.address.host, self.address.port, timeout=timeout)
+
+    def _open(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | None] | None = None,
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+        versioned: bool = True,
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send a request; its connection and response (status < 400), else the error."""
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        url = (self._prefix if versioned else "") + path
+        if query:
+            url += "?" + urlencode(query)
+        all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            all_headers["Content-Type"] = "application/json"
+        connection = self._connection(self.timeout)
+        try:
+            connection.request(method, url, body=data, headers=all_headers)
+            response = connection.getresponse()
+            if response.status >= 400:
+                text = response.read()
+                raise api_error(response.status, _explanation(text), response.reason)
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise TransportError(str(error) or type(error).__name__) from error
+        except BaseException:
+            connection.close()
+            raise
+        return connection, response
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | None] | None = None,
+        body: object = None,
+        versioned: bool = True,
+    ) -> Any:
+        connection, response = self._open(
+            method, path, params=params, body=body, versioned=versioned
+        )
+        try:
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise TransportError(str(error) or type(error).__name__) from error
+        finally:
+            connection.close()
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as error:
+            raise TransportError(f"the engine's answer is not JSON: {data[:200]!r}") from error
+
+    # --- the engine -----------------------------------------------------------------------
+
+    def version(self, api_version: bool = True) -> VersionInfo:
+        """The engine's ``GET /version``, as asked once on connect."""
+        return self._version
+
+    # --- images ---------------------------------------------------------------------------
+
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/images/{_quote(image)}/json"))
+
+    def remove_image(self, image: str, force: bool = False, noprune: bool = False) -> Any:
+        params = {"force": _flag(force), "noprune": _flag(noprune)}
+        return self._json("DELETE", f"/images/{_quote(image)}", params=params)
+
+    # --- containers -----------------------------------------------------------------------
+
+    def containers(
+        self, all: bool = False, filters: Mapping[str, object] | None = None
+    ) -> list[dict[str, Any]]:
+        params: dict[str, str | None] = {"all": _flag(all)}
+        if filters:
+            params["filters"] = json.dumps(
+                {
+                    key: [str(item) for item in (value if isinstance(value, list) else [value])]
+                    for key, value in filters.items()
+                }
+            )
+        return list(self._json("GET", "/containers/json", params=params) or [])
+
+    def create_host_config(self, **options: Any) -> dict[str, Any]:
+        """docker-py's ``create_host_config`` for the options parity uses."""
+        config: dict[str, Any] = {}
+        for key, value in options.items():
+            if key not in _HOST_CONFIG_KEYS:
+                raise TypeError(f"create_host_config: unsupported option {key!r}")
+            if value is not None:
+                config[_HOST_CONFIG_KEYS[key]] = value
+        return config
+
+    def create_container(
+        self,
+        image: str,
+        command: Sequence[str] | None = None,
+        *,
+        name: str | None = None,
+        entrypoint: Sequence[str] | None = None,
+        environment: Mapping[str, str] | Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        network_disabled: bool = False,
+        host_config: Mapping[str, Any] | None = None,
+        platform: str | None = None,
+        working_dir: str | None = None,
+        user: str | None = None,
+        stdin_open: bool = False,
+        tty: bool = False,
+        detach: bool = False,
+        use_config_proxy: bool = False,
+    ) -> dict[str, Any]:
+        """Create a container (never a proxy from the CLI's config: parity's run offline)."""
+        config: dict[str, Any] = {
+            "Image": image,
+            "Cmd": list(command) if command is not None else None,
+            "Entrypoint": list(entrypoint) if entrypoint is not None else None,
+            "Env": _environment(environment),
+            "Labels": dict(labels) if labels is not None else None,
+            "NetworkDisabled": network_disabled,
+            "HostConfig": dict(host_config) if host_config is not None else None,
+            "WorkingDir": working_dir,
+            "User": user,
+            "OpenStdin": stdin_open,
+            "StdinOnce": False,
+            "AttachStdin": False,
+            "AttachStdout": not detach,
+            "AttachStderr": not detach,
+            "Tty": tty,
+        }
+        body = {key: value for key, value in config.items() if value is not None}
+        params = {"name": name, "platform": platform}
+        return dict(self._json("POST", "/containers/create", params=params, body=body))
+
+    def inspect_container(self, container: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/containers/{_quote(container)}/json"))
+
+    def start(self, container: str) -> None:
+        self._json("POST", f"/containers/{_quote(container)}/start")
+
+    def remove_container(
+        self, container: str, v: bool = False, link: bool = False, force: bool = False
+    ) -> None:
+        params = {"v": _flag(v), "link": _flag(link), "force": _flag(force)}
+        self._json("DELETE", f"/containers/{_quote(container)}", params=params)
+
+    def attach(
+        self,
+        container: str,
+        stdout: bool = True,
+        stderr: bool = True,
+        stream: bool = False,
+        logs: bool = False,
+        demux: bool = False,
+    ) -> OutputStream:
+        """The container's output as (stdout, stderr) chunks (``stream=True, demux=True``)."""
+        if not (stream and demux):
+            raise TypeError("attach: parity's client streams demultiplexed output only")
+        params = {
+            "logs": _flag(logs),
+            "stdout": _flag(stdout),
+            "stderr": _flag(stderr),
+            "stream": "1",
+        }
+        return self._hijack(f"/containers/{_quote(container)}/attach", params=params)
+
+    # --- files ----------------------------------------------------------------------------
+
+    def get_archive(
+        self, container: str, path: str, chunk_size: int = 2 * 1024 * 1024
+    ) -> tuple[Iterator[bytes], dict[str, Any] | None]:
+        """``path``'s tar stream in chunks, and the stat the engine sends with it."""
+        connection, response = self._open(
+            "GET", f"/containers/{_quote(container)}/archive", params={"path": path}
+        )
+        header = response.getheader("X-Docker-Container-Path-Stat")
+        stat = json.loads(base64.b64decode(header)) if header else None
+        return _chunks(connection, response, chunk_size), stat
+
+    def stat_archive(self, container: str, path: str) -> str:
+        """``HEAD`` of ``path``: its X-Docker-Container-Path-Stat header ("" without one).
+
+        NotFound when the path does not exist.
+        """
+        connection, response = self._open(
+            "HEAD", f"/containers/{_quote(container)}/archive", params={"path": path}
+        )
+        connection.close()
+        return response.getheader("X-Docker-Container-Path-Stat") or ""
+
+    # --- exec -----------------------------------------------------------------------------
+
+    def exec_create(
+        self,
+        container: str,
+        cmd: Sequence[str],
+        stdout: bool = True,
+        stderr: bool = True,
+        stdin: bool = False,
+        tty: bool = False,
+        privileged: bool = False,
+        user: str = "",
+        environment: Mapping[str, str] | Sequence[str] | None = None,
+        workdir: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "AttachStdin": stdin,
+            "AttachStdout": stdout,
+            "AttachStderr": stderr,
+            "Tty": tty,
+            "Privileged": privileged,
+            "User": user,
+            "Cmd": list(cmd),
+        }
+        env = _environment(environment)
+        if env is not None:
+            body["Env"] = env
+        if workdir is not None:
+            body["WorkingDir"] = workdir
+        return dict(self._json("POST", f"/containers/{_quote(container)}/exec", body=body))
+
+    def exec_start(
+        self,
+        exec_id: str,
+        detach: bool = False,
+        tty: bool = False,
+        stream: bool = False,
+        demux: bool = False,
+    ) -> OutputStream:
+        """The exec's output as (stdout, stderr) chunks (``stream=True, demux=True``)."""
+        if detach or not (stream and demux):
+            raise TypeError("exec_start: parity's client streams demultiplexed output only")
+        return self._hijack(f"/exec/{_quote(exec_id)}/start", body={"Detach": False, "Tty": tty})
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/exec/{_quote(exec_id)}/json"))
+
+    # --- what docker-py does --------------------------------------------------------------
+
+    def docker_py(self) -> Any:
+        """docker-py's ``DockerClient`` for this address (image pulls, the API builder)."""
+        with self._lock:
+            if self._docker_py is None:
+                import docker
+
+                self._docker_py = docker.DockerClient(
+                    base_url=self.address.url,
+                    version=self._version.get("ApiVersion") or "auto",
+                    timeout=int(self.timeout),
+                )
+            return self._docker_py
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._docker_py = self._docker_py, None
+        if client is not None:
+            client.close()
+
+    def _hijack(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str | None] | None = None,
+        body: object = None,
+    ) -> OutputStream:
+        headers = {"Connection": "Upgrade", "Upgrade": "tcp"}
+        connection, response = self._open("POST", path, params=params, body=body, headers=headers)
+        if connection.sock is not None:
+            connection.sock.settimeout(None)  # the caller's watchdog bounds the wait
+        multiplexed = "raw-stream" not in (response.getheader("Content-Type") or "")
+        reader: Any = response.fp if response.status == 101 else response
+        return OutputStream(connection, reader, multiplexed)
+
+
+def _chunks(
+    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, size: int
+) -> Iterator[bytes]:
+    try:
+        while True:
+            try:
+                chunk = response.read(size)
+            except (OSError, http.client.HTTPException) as error:
+                raise TransportError(str(error) or type(error).__name__) from error
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        connection.close()
+
+
+class OutputStream:
+    """A container's output: (stdout, stderr) chunks, one of them None, frame by frame.
+
+    ``close`` may come from another thread (a watchdog): it shuts the socket down, which
+    ends a read that waits.
+    """
+
+    def __init__(
+        self, connection: http.client.HTTPConnection, reader: BinaryIO, multiplexed: bool
+    ) -> None:
+        self._connection = connection
+        self._sock = connection.sock
+        self._reader = reader
+        self._multiplexed = multiplexed
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[tuple[bytes | None, bytes | None]]:
+        try:
+            while True:
+                if not self._multiplexed:
+                    chunk = self._read(65536, exact=False)
+                    if not chunk:
+                        return
+                    yield chunk, None
+                    continue
+                header = self._read(8)
+                if len(header) < 8:
+                    return
+                kind = header[0]
+                (size,) = struct.unpack(">I", header[4:8])
+                payload = self._read(size)
+                if len(payload) < size:
+                    return
+                if kind == _STDERR:
+                    yield None, payload
+                else:
+                    yield payload, None
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            if self._closed:
+                return
+            raise TransportError(str(error) or type(error).__name__) from error
+
+    def _read(self, size: int, *, exact: bool = True) -> bytes:
+        if not exact:
+            read1 = getattr(self._reader, "read1", self._reader.read)
+            return bytes(read1(size))
+        data = b""
+        while len(data) < size:
+            chunk = self._reader.read(size - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._sock is not None:
+            with contextlib.suppress(OSError):  # already gone
+                self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError, ValueError):  # closes the response and its reader
+            self._connection.close()
