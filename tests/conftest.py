@@ -26,7 +26,7 @@ def shared_fixtures_required() -> bool:
 
 # A test that uses one of these fixtures needs the engine: it carries the ``docker`` marker,
 # so ``-m "not docker"`` (CI's macOS and Windows runners) leaves it out.
-ENGINE_FIXTURES = frozenset({"docker_client", "base_image"})
+ENGINE_FIXTURES = frozenset({"docker_client", "engine", "base_image"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -65,6 +65,17 @@ def docker_client() -> Iterator[Any]:
         if docker_required():
             pytest.fail(message)
         pytest.skip(message)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def engine(docker_client: Any) -> Iterator[Any]:
+    """parity's own engine client (:func:`parity.engine.client.connect`) for the same engine:
+    what parity's engine functions are handed in a run (``docker_client`` is docker-py's)."""
+    from parity.engine.client import connect
+
+    client = connect(timeout=120)
     yield client
     client.close()
 

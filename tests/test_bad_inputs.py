@@ -842,7 +842,7 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 PROXY_TRIGGERS = {
-    "ping": rb"GET /[^ ]*_ping",
+    "ping": rb"GET /[^ ]*(?:_ping|version)",  # parity's first request: GET /version
     "build": rb"POST /v[0-9.]+/build",
     "start": rb"POST /v[0-9.]+/containers/[0-9a-f]+/start",
 }

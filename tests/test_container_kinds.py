@@ -165,17 +165,17 @@ def ground_truth(client: Any, name: str, image: str, python: str) -> dict[str, s
 
 @pytest.mark.parametrize("name", list(CONTEXTS))
 def test_the_default_interpreter_is_what_the_image_runs(
-    docker_client: Any, built: Callable[[str], str], name: str
+    docker_client: Any, engine: Any, built: Callable[[str], str], name: str
 ) -> None:
-    chosen = choose_interpreter(docker_client, built(name))
+    chosen = choose_interpreter(engine, built(name))
     assert chosen.path == DEFAULT_CHOICE[name]
 
 
 def test_venvs_on_path_resolve_inside_the_image(
-    docker_client: Any, built: Callable[[str], str]
+    docker_client: Any, engine: Any, built: Callable[[str], str]
 ) -> None:
     for name, venv in (("venv-app", "/app/.venv"), ("sample-venv-multistage", "/opt/venv")):
-        found = find_interpreters(docker_client, built(name))
+        found = find_interpreters(engine, built(name))
         assert found[0].path == f"{venv}/bin/python3"
         assert found[0].real_path == "/usr/bin/python3.11"  # the venv's link, resolved in the image
         system = [item for item in found if item.path == "/usr/bin/python3"]
@@ -183,35 +183,37 @@ def test_venvs_on_path_resolve_inside_the_image(
 
 
 def test_several_interpreters_are_listed_and_python_picks_one(
-    docker_client: Any, built: Callable[[str], str]
+    docker_client: Any, engine: Any, built: Callable[[str], str]
 ) -> None:
     image = built("two-pythons")
-    found = {item.path: item.version for item in find_interpreters(docker_client, image)}
+    found = {item.path: item.version for item in find_interpreters(engine, image)}
     assert found == {
         "/usr/bin/python3": "3.11",
         "/usr/bin/python": "3.11",
         "/usr/bin/python3.11": "3.11",
         "/usr/bin/python3.9": "3.9",
     }
-    assert choose_interpreter(docker_client, image, "python3.9").path == "/usr/bin/python3.9"
-    assert choose_interpreter(docker_client, image, "/usr/bin/python3.9").version == "3.9"
+    assert choose_interpreter(engine, image, "python3.9").path == "/usr/bin/python3.9"
+    assert choose_interpreter(engine, image, "/usr/bin/python3.9").version == "3.9"
     with pytest.raises(ProbeError) as raised:
-        choose_interpreter(docker_client, image, "python3.7")
+        choose_interpreter(engine, image, "python3.7")
     message = str(raised.value)
     assert "no python3.7" in message and "/usr/bin/python3.9 (3.9)" in message
     environment = parse_probe_output(
-        probe_image(docker_client, image, "python3.9"), kind="image", ref=image
+        probe_image(engine, image, "python3.9"), kind="image", ref=image
     )
     assert environment.interpreter is not None
     assert environment.interpreter.minor_version == "3.9"
     assert versions(environment)["six"] == "1.15.0"  # python3's own six is 1.16.0
 
 
-def test_user_site_and_system_site_venv(docker_client: Any, built: Callable[[str], str]) -> None:
+def test_user_site_and_system_site_venv(
+    docker_client: Any, engine: Any, built: Callable[[str], str]
+) -> None:
     image = built("two-pythons")
-    system = parse_probe_output(probe_image(docker_client, image), kind="image", ref=image)
+    system = parse_probe_output(probe_image(engine, image), kind="image", ref=image)
     assert versions(system)["attrs"] == "22.2.0"  # root's user site comes before the global one
-    output = probe_image(docker_client, image, "/opt/shared-venv/bin/python")
+    output = probe_image(engine, image, "/opt/shared-venv/bin/python")
     shared = parse_probe_output(output, kind="image", ref=image)
     assert shared.interpreter is not None and shared.interpreter.is_venv
     assert versions(shared)["idna"] == "3.6"  # the venv's own, before nothing else
@@ -219,9 +221,9 @@ def test_user_site_and_system_site_venv(docker_client: Any, built: Callable[[str
 
 
 def test_the_scout_container_is_never_started_and_always_removed(
-    docker_client: Any, built: Callable[[str], str]
+    docker_client: Any, engine: Any, built: Callable[[str], str]
 ) -> None:
-    with scout_container(docker_client, built("no-shell")) as files:
+    with scout_container(engine, built("no-shell")) as files:
         state = docker_client.api.inspect_container(files.container_id)["State"]
         assert state["Status"] == "created"
         assert files.stat("/bin/sh") is None  # and the image really has no shell
@@ -229,10 +231,12 @@ def test_the_scout_container_is_never_started_and_always_removed(
     assert docker_client.containers.list(all=True, filters={"id": scout}) == []
 
 
-def test_python_2_7_only_image(docker_client: Any, built: Callable[[str], str]) -> None:
+def test_python_2_7_only_image(
+    docker_client: Any, engine: Any, built: Callable[[str], str]
+) -> None:
     image = built("py27-only")
-    assert [item.path for item in find_interpreters(docker_client, image)] == ["/usr/bin/python2.7"]
-    environment = parse_probe_output(probe_image(docker_client, image), kind="image", ref=image)
+    assert [item.path for item in find_interpreters(engine, image)] == ["/usr/bin/python2.7"]
+    environment = parse_probe_output(probe_image(engine, image), kind="image", ref=image)
     assert environment.interpreter is not None
     assert environment.interpreter.version.startswith("2.7.")
     assert versions(environment) == {"legacy": "1.0", "six": "1.16.0"}
@@ -243,23 +247,21 @@ def test_python_2_7_only_image(docker_client: Any, built: Callable[[str], str]) 
 
 @pytest.mark.parametrize(("name", "python"), CASES)
 def test_probe_matches_ground_truth(
-    docker_client: Any, built: Callable[[str], str], name: str, python: str | None
+    docker_client: Any, engine: Any, built: Callable[[str], str], name: str, python: str | None
 ) -> None:
     image = built(name)
-    interpreter = choose_interpreter(docker_client, image, python)
-    environment = parse_probe_output(
-        probe_image(docker_client, image, python), kind="image", ref=image
-    )
+    interpreter = choose_interpreter(engine, image, python)
+    environment = parse_probe_output(probe_image(engine, image, python), kind="image", ref=image)
     assert versions(environment) == ground_truth(docker_client, name, image, interpreter.path)
 
 
 @pytest.mark.parametrize(("name", "python"), CASES)
 def test_static_equals_probe(
-    docker_client: Any, built: Callable[[str], str], name: str, python: str | None
+    docker_client: Any, engine: Any, built: Callable[[str], str], name: str, python: str | None
 ) -> None:
     image = built(name)
-    probed = json.loads(probe_image(docker_client, image, python))
-    static = json.loads(static_probe_output(docker_client, image, python=python)[0])
+    probed = json.loads(probe_image(engine, image, python))
+    static = json.loads(static_probe_output(engine, image, python=python)[0])
     assert static["distributions"] == probed["distributions"]
     for field in INTERPRETER_FIELDS:
         assert static["interpreter"][field] == probed["interpreter"][field], field
@@ -270,11 +272,11 @@ def test_static_equals_probe(
 
 
 def test_static_environment_is_an_installed_side(
-    docker_client: Any, built: Callable[[str], str]
+    docker_client: Any, engine: Any, built: Callable[[str], str]
 ) -> None:
     image = built("probe-data")
     image_id = docker_client.images.get(image).id
-    environment = static_environment(docker_client, image_id, ref="probe-data")
+    environment = static_environment(engine, image_id, ref="probe-data")
     assert environment.image_id == image_id
     assert environment.ref == "probe-data"
     assert versions(environment)["six"] == "1.15.0"  # PYTHONPATH (/opt/extra) comes first
@@ -316,19 +318,19 @@ WRITE_DIST_INFO = (
 
 
 def test_exec_probe_sees_the_container_as_it_runs(
-    docker_client: Any, built: Callable[[str], str], running: Callable[..., Any]
+    docker_client: Any, engine: Any, built: Callable[[str], str], running: Callable[..., Any]
 ) -> None:
     image = built("venv-app")
     container = running(image, ["sleep", "600"], environment={"PYTHONPATH": "/srv/extra"})
     code, output = container.exec_run(["python", "-c", WRITE_DIST_INFO])
     assert code == 0, output
-    document = json.loads(exec_probe(docker_client, container.name))
+    document = json.loads(exec_probe(engine, container.name))
     environment = parse_probe_output(json.dumps(document), kind="container", ref=container.name)
     assert versions(environment) == exec_truth(container, "python")
     assert versions(environment)["runtime-pkg"] == "2.0"  # installed after the image was built
     assert document["interpreter"]["executable"] == "/app/.venv/bin/python3"
     assert document["interpreter"]["sys_path"][1] == "/srv/extra"  # the container's own env
-    from_image = parse_probe_output(probe_image(docker_client, image), kind="image", ref=image)
+    from_image = parse_probe_output(probe_image(engine, image), kind="image", ref=image)
     assert "runtime-pkg" not in versions(from_image)
 
 
@@ -341,6 +343,7 @@ def test_exec_probe_sees_the_container_as_it_runs(
 )
 def test_exec_probe_without_a_shell_and_on_python_2_7(
     docker_client: Any,
+    engine: Any,
     built: Callable[[str], str],
     running: Callable[..., Any],
     name: str,
@@ -349,9 +352,7 @@ def test_exec_probe_without_a_shell_and_on_python_2_7(
 ) -> None:
     image = built(name)
     container = running(image, command, user="65534:65534")
-    environment = parse_probe_output(
-        exec_probe(docker_client, container.id), kind="container", ref=name
-    )
+    environment = parse_probe_output(exec_probe(engine, container.id), kind="container", ref=name)
     expected = (
         exec_truth(container, python)
         if python
@@ -361,15 +362,15 @@ def test_exec_probe_without_a_shell_and_on_python_2_7(
 
 
 def test_exec_probe_names_a_missing_or_stopped_container(
-    docker_client: Any, built: Callable[[str], str], running: Callable[..., Any]
+    docker_client: Any, engine: Any, built: Callable[[str], str], running: Callable[..., Any]
 ) -> None:
     with pytest.raises(ContainerStateError) as missing:
-        exec_probe(docker_client, "parity-no-such-container")
+        exec_probe(engine, "parity-no-such-container")
     assert "container parity-no-such-container: no such container" in str(missing.value)
     created = docker_client.containers.create(built("venv-app"), ["sleep", "600"])
     try:
         with pytest.raises(ContainerStateError) as stopped:
-            exec_probe(docker_client, created.name)
+            exec_probe(engine, created.name)
         assert f"container {created.name}: is not running (status: created)" in str(stopped.value)
     finally:
         created.remove(force=True)
@@ -377,26 +378,26 @@ def test_exec_probe_names_a_missing_or_stopped_container(
     paused.pause()
     try:
         with pytest.raises(ContainerStateError, match="is paused"):
-            exec_probe(docker_client, paused.name)
+            exec_probe(engine, paused.name)
     finally:
         paused.unpause()
 
 
 def test_exec_probe_stops_waiting_but_leaves_the_container_running(
-    docker_client: Any, built: Callable[[str], str], running: Callable[..., Any]
+    docker_client: Any, engine: Any, built: Callable[[str], str], running: Callable[..., Any]
 ) -> None:
     container = running(built("venv-app"), ["sleep", "600"])
     scripts = "printf '#!/bin/sh\\nsleep 300\\n' > /slow; printf '#!/bin/sh\\nexec yes\\n' > /flood"
     code, output = container.exec_run(["sh", "-c", f"{scripts}; chmod +x /slow /flood"])
     assert code == 0, output
     with pytest.raises(ProbeError) as slow:
-        exec_probe(docker_client, container.name, python="/slow", timeout=2)
+        exec_probe(engine, container.name, python="/slow", timeout=2)
     assert (
         str(slow.value)
         == f"container {container.name}: the probe did not finish within 2 s; stopped it"
     )
     with pytest.raises(ProbeError) as flood:
-        exec_probe(docker_client, container.name, python="/flood", timeout=60)
+        exec_probe(engine, container.name, python="/flood", timeout=60)
     assert "printed more than 64 MiB" in str(flood.value)
     container.reload()
     assert container.status == "running"

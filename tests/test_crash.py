@@ -194,9 +194,9 @@ class _Api:
 
 
 def _api_error(text: str) -> BaseException:
-    from docker.errors import APIError
+    from parity.engine.errors import APIError
 
-    return APIError(text, explanation=text)
+    return APIError(500, text)
 
 
 class _Client:
@@ -205,9 +205,9 @@ class _Client:
 
 
 def test_remove_quietly_never_raises() -> None:
-    from docker.errors import DockerException
+    from parity.engine.errors import TransportError
 
-    for error in (_api_error("engine is dying"), DockerException("gone"), RuntimeError("odd")):
+    for error in (_api_error("engine is dying"), TransportError("gone"), RuntimeError("odd")):
         api = _Api(error, None)
         assert _remove_quietly(api, "c0ffee")
     assert _remove_quietly(_Api(_api_error("No such container: c0ffee"), None), "c0ffee") is None
@@ -286,12 +286,12 @@ def test_engine_errors_name_the_image(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The engine failing during the probe is parity's own error, naming the image."""
-    from docker.errors import DockerException
+    from parity.engine.errors import TransportError
 
     image = base_image("3.11")
 
     def dropped(*args: Any, **kwargs: Any) -> Any:
-        raise DockerException("connection reset")
+        raise TransportError("connection reset")
 
     monkeypatch.setattr("parity.engine.probe_container.read_probe_output", dropped)
     code = main(["diff", "-q", "requirements:a.txt", f"image:{image}"])

@@ -94,12 +94,12 @@ def no_leftovers(docker_client: Any) -> Any:
 
 
 def test_probe_container_is_locked_down(
-    docker_client: Any, base_image: Any, no_leftovers: Any
+    docker_client: Any, engine: Any, base_image: Any, no_leftovers: Any
 ) -> None:
     image = base_image("3.11")
     os.environ["PARITY_TEST_SECRET"] = "must-not-leak"
     try:
-        run = run_probe(docker_client, ProbeRequest(image=image), SANDBOX_REPORT)
+        run = run_probe(engine, ProbeRequest(image=image), SANDBOX_REPORT)
     finally:
         del os.environ["PARITY_TEST_SECRET"]
     facts = json.loads(run.stdout)
@@ -115,31 +115,31 @@ def test_probe_container_is_locked_down(
 
 
 def test_probe_that_hangs_is_stopped_and_removed(
-    docker_client: Any, base_image: Any, no_leftovers: Any
+    docker_client: Any, engine: Any, base_image: Any, no_leftovers: Any
 ) -> None:
     image = base_image("3.11")
     request = ProbeRequest(image=image, limits=ProbeLimits(timeout_seconds=2))
     started = time.monotonic()
     with pytest.raises(ProbeError, match="did not finish within 2 s"):
-        run_probe(docker_client, request, "import time; time.sleep(120)")
+        run_probe(engine, request, "import time; time.sleep(120)")
     assert time.monotonic() - started < 60
 
 
 def test_probe_that_floods_is_stopped(
-    docker_client: Any, base_image: Any, no_leftovers: Any
+    docker_client: Any, engine: Any, base_image: Any, no_leftovers: Any
 ) -> None:
     image = base_image("3.11")
     flood = "import sys\nchunk = 'x' * 1048576\nwhile True: sys.stdout.write(chunk)"
     with pytest.raises(ProbeError, match="more than 64 MiB"):
-        run_probe(docker_client, ProbeRequest(image=image), flood)
+        run_probe(engine, ProbeRequest(image=image), flood)
 
 
 def test_missing_interpreter_is_one_clear_message(
-    docker_client: Any, base_image: Any, no_leftovers: Any
+    docker_client: Any, engine: Any, base_image: Any, no_leftovers: Any
 ) -> None:
     image = base_image("3.11")
     with pytest.raises(ProbeError, match="no /opt/nothing/python"):
-        run_probe(docker_client, ProbeRequest(image=image, python="/opt/nothing/python"), "pass")
+        run_probe(engine, ProbeRequest(image=image, python="/opt/nothing/python"), "pass")
 
 
 def build_sleeper_image(client: Any, base: str, tmp_path: Path) -> str:

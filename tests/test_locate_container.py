@@ -177,12 +177,12 @@ def choice_images(docker_client: Any, base_image: Any, tmp_path_factory: Any) ->
 
 @pytest.mark.parametrize("target", list(EXPECTED))
 def test_the_python_the_command_runs_is_chosen_and_static_agrees(
-    docker_client: Any, choice_images: dict[str, str], target: str
+    docker_client: Any, engine: Any, choice_images: dict[str, str], target: str
 ) -> None:
     path, reason = EXPECTED[target]
-    chosen = choose_interpreter(docker_client, choice_images[target])
+    chosen = choose_interpreter(engine, choice_images[target])
     assert chosen.path.startswith(path) and reason in chosen.reason, chosen
-    _, static = static_probe_output(docker_client, choice_images[target])
+    _, static = static_probe_output(engine, choice_images[target])
     assert (static.path, static.reason) == (chosen.path, chosen.reason)
 
 

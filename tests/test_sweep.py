@@ -86,7 +86,9 @@ def test_parity_labels_name_this_process() -> None:
     assert owner is not None and owner.pid == os.getpid() and owner.started
 
 
-def test_sweep_removes_only_provably_dead_owners(docker_client: Any, crafted: Any) -> None:
+def test_sweep_removes_only_provably_dead_owners(
+    docker_client: Any, engine: Any, crafted: Any
+) -> None:
     me = this_process()
     dead = _dead_process()
     recycled = Owner(me.host_id, me.pid, "ticks:1")  # our PID, another start time
@@ -99,13 +101,13 @@ def test_sweep_removes_only_provably_dead_owners(docker_client: Any, crafted: An
         # Labels of an older parity (no host identity, no start time): not provable.
         "unprovable": crafted(_labels(Owner("", me.pid, ""))),
     }
-    sweep_stale_containers(docker_client)
+    sweep_stale_containers(engine)
     left = {name for name, cid in containers.items() if _exists(docker_client, cid)}
     assert left == {"live", "other host", "unprovable"}
 
 
 def test_a_run_inside_a_container_is_another_host(
-    docker_client: Any, base_image: Any, crafted: Any
+    docker_client: Any, engine: Any, base_image: Any, crafted: Any
 ) -> None:
     """Same kernel, same boot, same host name even: another PID namespace is another host."""
     code = (
@@ -127,6 +129,6 @@ def test_a_run_inside_a_container_is_another_host(
     # A live run in that container, whose PID and start time mean nothing out here.
     dead_here = _dead_process()
     held = crafted(_labels(Owner(inside_id, dead_here.pid, inside_started)))
-    sweep_stale_containers(docker_client)
+    sweep_stale_containers(engine)
     assert _exists(docker_client, held)
     assert int(inside_pid) >= 1

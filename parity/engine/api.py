@@ -325,7 +325,10 @@ class EngineAPI:
         logs: bool = False,
         demux: bool = False,
     ) -> OutputStream:
-        """The container's output as (stdout, stderr) chunks (``stream=True, demux=True``)."""
+        """The container's output as (stdout, stderr) chunks (``stream=True, demux=True``).
+
+        The container must have no TTY (parity's never do): its output is multiplexed.
+        """
         if not (stream and demux):
             raise TypeError("attach: parity's client streams demultiplexed output only")
         params = {
@@ -334,7 +337,7 @@ class EngineAPI:
             "stderr": _flag(stderr),
             "stream": "1",
         }
-        return self._hijack(f"/containers/{_quote(container)}/attach", params=params)
+        return self._hijack(f"/containers/{_quote(container)}/attach", params=params, tty=False)
 
     # --- files ----------------------------------------------------------------------------
 
@@ -402,7 +405,9 @@ class EngineAPI:
         """The exec's output as (stdout, stderr) chunks (``stream=True, demux=True``)."""
         if detach or not (stream and demux):
             raise TypeError("exec_start: parity's client streams demultiplexed output only")
-        return self._hijack(f"/exec/{_quote(exec_id)}/start", body={"Detach": False, "Tty": tty})
+        return self._hijack(
+            f"/exec/{_quote(exec_id)}/start", body={"Detach": False, "Tty": tty}, tty=tty
+        )
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/exec/{_quote(exec_id)}/json"))
@@ -434,14 +439,19 @@ class EngineAPI:
         *,
         params: Mapping[str, str | None] | None = None,
         body: object = None,
+        tty: bool,
     ) -> OutputStream:
+        """Send a request whose answer is the raw stream of a process's output.
+
+        Without a TTY it is multiplexed (8-byte frame headers), whatever the Content-Type
+        says (Podman's says raw-stream); docker-py decides the same way.
+        """
         headers = {"Connection": "Upgrade", "Upgrade": "tcp"}
         connection, response = self._open("POST", path, params=params, body=body, headers=headers)
         if connection.sock is not None:
             connection.sock.settimeout(None)  # the caller's watchdog bounds the wait
-        multiplexed = "raw-stream" not in (response.getheader("Content-Type") or "")
         reader: Any = response.fp if response.status == 101 else response
-        return OutputStream(connection, reader, multiplexed)
+        return OutputStream(connection, reader, multiplexed=not tty)
 
 
 def _chunks(

@@ -89,7 +89,11 @@ class DockerPyAPI:
 
     def __init__(self, client: Any) -> None:
         self.client = client  # a docker.DockerClient
-        self.raw = client.api  # its docker.APIClient
+
+    @property
+    def raw(self) -> Any:
+        """docker-py's ``APIClient``."""
+        return self.client.api
 
     def version(self, api_version: bool = True) -> Any:
         with translated():
