@@ -1,0 +1,319 @@
+"""parity's own Engine API client (parity.engine.api) against the real engine, its errors,
+the docker-py fallback behind the same methods, and docker contexts read as docker reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parity.engine.api import EngineAPI, stdlib_address
+from parity.engine.client import Engine, api_of, connect, resolve_endpoint
+from parity.engine.docker_py import DockerPyAPI
+from parity.engine.errors import APIError, ImageNotFound, NotFound, TransportError
+from parity.errors import EngineError
+
+
+def _socket() -> str:
+    host = os.environ.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        pytest.skip("these cases talk to a unix socket; DOCKER_HOST is not one")
+    return host.removeprefix("unix://") or "/var/run/docker.sock"
+
+
+def _missing_image() -> str:
+    return f"parity-test/never-made-{uuid.uuid4().hex[:12]}:none"
+
+
+@pytest.fixture
+def container(engine: Engine, base_image: Any) -> Iterator[Any]:
+    """Create containers of the 3.11 base image with parity's client; all removed after."""
+    made: list[str] = []
+
+    def create(*command: str) -> str:
+        api = engine.api
+        created = api.create_container(
+            base_image("3.11"),
+            name=f"parity-test-api-{uuid.uuid4().hex[:12]}",
+            command=list(command),
+            entrypoint=["python3", "-c"],
+            labels={"io.parity.test": "engine-api"},
+            network_disabled=True,
+            host_config=api.create_host_config(network_mode="none"),
+            working_dir="/",
+            use_config_proxy=False,
+        )
+        made.append(str(created["Id"]))
+        return str(created["Id"])
+
+    yield create
+    for container_id in made:
+        with contextlib.suppress(NotFound):
+            engine.api.remove_container(container_id, force=True)
+
+
+# --- the client against the engine -------------------------------------------------------
+
+
+def test_connect_asks_the_version_once_and_uses_its_api_version(engine: Engine) -> None:
+    _socket()
+    assert isinstance(engine.api, EngineAPI)
+    version = engine.version()
+    assert version["ApiVersion"] and version["Version"] and version["Arch"]
+    assert engine.api._prefix == f"/v{version['ApiVersion']}"
+    assert api_of(engine) is engine.api
+
+
+def test_a_missing_image_is_image_not_found(engine: Engine) -> None:
+    image = _missing_image()
+    with pytest.raises(ImageNotFound) as raised:
+        engine.api.inspect_image(image)
+    assert raised.value.status_code == 404
+    assert "no such image" in raised.value.explanation.lower()
+    # creating a container of it says the same
+    with pytest.raises(ImageNotFound):
+        engine.api.create_container(image, command=["x"])
+
+
+def test_create_attach_start_read_and_remove_a_real_container(
+    engine: Engine, container: Any
+) -> None:
+    api = engine.api
+    container_id = container(
+        "import sys; sys.stdout.write('out-1\\n'); sys.stdout.flush(); "
+        "sys.stderr.write('err-1\\n'); sys.stderr.flush(); print('x' * 100000)"
+    )
+    stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+    api.start(container_id)
+    stdout, stderr = b"", b""
+    for out_chunk, err_chunk in stream:
+        assert (out_chunk is None) != (err_chunk is None)
+        stdout += out_chunk or b""
+        stderr += err_chunk or b""
+    stream.close()
+    stream.close()  # twice is fine
+    assert stdout == b"out-1\n" + b"x" * 100000 + b"\n"
+    assert stderr == b"err-1\n"
+    info = api.inspect_container(container_id)
+    assert info["State"]["ExitCode"] == 0
+    assert info["Config"]["Labels"]["io.parity.test"] == "engine-api"
+    api.remove_container(container_id, force=True)
+    with pytest.raises(NotFound):
+        api.inspect_container(container_id)
+    with pytest.raises(NotFound):
+        api.remove_container(container_id, force=True)
+
+
+def test_listing_containers_by_label(engine: Engine, container: Any) -> None:
+    container_id = container("pass")
+    found = engine.api.containers(all=True, filters={"label": "io.parity.test=engine-api"})
+    assert container_id in {item["Id"] for item in found}
+
+
+def test_get_archive_of_a_file_matches_docker_py(
+    engine: Engine, docker_client: Any, container: Any
+) -> None:
+    container_id = container("pass")  # never started: the archive API reads its files
+    chunks, stat = engine.api.get_archive(container_id, "/etc/debian_version", chunk_size=7)
+    ours = b"".join(chunks)
+    theirs_chunks, theirs_stat = docker_client.api.get_archive(container_id, "/etc/debian_version")
+    assert ours == b"".join(theirs_chunks)
+    assert stat == theirs_stat and stat is not None and stat["name"] == "debian_version"
+    with tarfile.open(fileobj=io.BytesIO(ours)) as archive:
+        member = archive.extractfile("debian_version")
+        assert member is not None and re.match(rb"\d+\.\d+", member.read())
+    header = engine.api.stat_archive(container_id, "/etc/debian_version")
+    assert header  # base64 JSON, read by PathStat.from_header
+    with pytest.raises(NotFound):
+        engine.api.get_archive(container_id, "/no/such/file")
+    with pytest.raises(NotFound):
+        engine.api.stat_archive(container_id, "/no/such/file")
+
+
+def test_exec_in_a_running_container(engine: Engine, container: Any) -> None:
+    api = engine.api
+    container_id = container("import time; time.sleep(60)")
+    api.start(container_id)
+    exec_id = api.exec_create(
+        container_id,
+        ["python3", "-c", "import os,sys; print(os.environ['X']); sys.stderr.write('e')"],
+        environment={"X": "from-exec"},
+    )["Id"]
+    stdout, stderr = b"", b""
+    for out_chunk, err_chunk in api.exec_start(exec_id, stream=True, demux=True):
+        stdout += out_chunk or b""
+        stderr += err_chunk or b""
+    assert (stdout, stderr) == (b"from-exec\n", b"e")
+    assert api.exec_inspect(exec_id)["ExitCode"] == 0
+
+
+def test_an_engine_refusal_is_an_api_error(engine: Engine, container: Any) -> None:
+    container_id = container("pass")
+    with pytest.raises(APIError) as raised:  # not running: the engine says 409
+        engine.api.exec_create(container_id, ["true"])
+    assert raised.value.status_code == 409 and not isinstance(raised.value, NotFound)
+
+
+# --- connecting ---------------------------------------------------------------------------
+
+
+def test_a_socket_that_does_not_exist_is_one_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(EngineError) as raised:
+        connect(environ={"DOCKER_HOST": f"unix://{tmp_path}/no.sock", "DOCKER_CONFIG": "/none"})
+    assert str(raised.value).startswith(
+        f"no container engine answers at DOCKER_HOST=unix://{tmp_path}/no.sock: "
+        "the socket does not exist. Start Docker"
+    )
+
+
+def test_an_address_that_is_no_engine_address_is_named() -> None:
+    with pytest.raises(EngineError) as raised:
+        connect(environ={"DOCKER_HOST": "bogus://x"})
+    assert "DOCKER_HOST=bogus://x" in str(raised.value) and "'bogus'" in str(raised.value)
+
+
+def test_addresses_the_standard_library_client_reaches() -> None:
+    assert stdlib_address("unix:///var/run/docker.sock") is not None
+    assert stdlib_address("unix:///var/run/docker.sock").path == "/var/run/docker.sock"  # type: ignore[union-attr]
+    tcp = stdlib_address("tcp://127.0.0.1:2375")
+    assert tcp is not None and (tcp.host, tcp.port) == ("127.0.0.1", 2375)
+    assert stdlib_address("tcp://engine.internal") is not None
+    for other in ("ssh://user@host", "npipe:////./pipe/docker_engine", "https://x:2376", "fd://"):
+        assert stdlib_address(other) is None
+
+
+def _make_context(config: Path, name: str, host: str, tls: bool = False) -> None:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    document = {
+        "Name": name,
+        "Metadata": {},
+        "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}},
+    }
+    (meta / "meta.json").write_text(json.dumps(document))
+    if tls:
+        material = config / "contexts" / "tls" / digest / "docker"
+        material.mkdir(parents=True)
+        (material / "ca.pem").write_text("not a real certificate")
+
+
+def test_a_context_pointing_at_the_socket_is_used(engine: Engine, tmp_path: Path) -> None:
+    socket_path = _socket()
+    _make_context(tmp_path, "parity-test", f"unix://{socket_path}")
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "parity-test"}))
+    environ = {"DOCKER_CONFIG": str(tmp_path)}
+    connected = connect(environ=environ)
+    assert isinstance(connected.api, EngineAPI)
+    assert connected.endpoint.context == "parity-test"
+    assert connected.api.address.path == socket_path
+    assert connected.version()["Version"] == engine.version()["Version"]
+
+
+def test_a_context_s_endpoint_is_where_parity_looks(tmp_path: Path) -> None:
+    """The context's own host, not the default socket: a dead one is named as the context."""
+    _make_context(tmp_path, "parity-dead", f"unix://{tmp_path}/dead.sock")
+    environ = {"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "parity-dead"}
+    with pytest.raises(EngineError) as raised:
+        connect(environ=environ)
+    assert "docker context 'parity-dead'" in str(raised.value)
+    assert "the socket does not exist" in str(raised.value)
+    # DOCKER_HOST wins over the context
+    winner = resolve_endpoint({**environ, "DOCKER_HOST": "tcp://127.0.0.1:1"})
+    assert winner.host == "tcp://127.0.0.1:1" and winner.context is None
+
+
+def test_a_context_with_tls_material_goes_to_docker_py(tmp_path: Path) -> None:
+    _make_context(tmp_path, "parity-tls", "tcp://127.0.0.1:2376", tls=True)
+    endpoint = resolve_endpoint({"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "parity-tls"})
+    assert endpoint.tls and endpoint.host == "tcp://127.0.0.1:2376"
+    assert resolve_endpoint({"DOCKER_HOST": "tcp://x:2376", "DOCKER_TLS_VERIFY": "1"}).tls
+
+
+def test_a_context_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(EngineError) as raised:
+        connect(environ={"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "parity-none"})
+    assert "docker context 'parity-none' does not exist" in str(raised.value)
+
+
+# --- docker-py behind the same methods -----------------------------------------------------
+
+
+def test_docker_py_raises_parity_s_errors_behind_the_same_methods(docker_client: Any) -> None:
+    api = api_of(docker_client)
+    assert isinstance(api, DockerPyAPI)
+    assert api_of(docker_client) is api  # made once per client
+    with pytest.raises(ImageNotFound):
+        api.inspect_image(_missing_image())
+    with pytest.raises(NotFound):
+        api.inspect_container(f"parity-no-such-{uuid.uuid4().hex[:8]}")
+    assert api.version()["ApiVersion"]
+
+
+def test_docker_py_transport_errors_are_transport_errors(tmp_path: Path) -> None:
+    import docker
+
+    client = docker.DockerClient(base_url=f"unix://{tmp_path}/no.sock", version="1.41")
+    try:
+        with pytest.raises(TransportError):
+            api_of(client).inspect_image("python:3.11-slim")
+    finally:
+        client.close()
+
+
+# --- what a check imports -----------------------------------------------------------------
+
+_ENGINE_LIBRARIES = re.compile(r"^(docker|requests|urllib3)(\.|$)")
+
+
+def test_a_check_imports_neither_docker_py_nor_requests(tmp_path: Path, base_image: Any) -> None:
+    """The unix-socket path of a cold and a warm check: `-X importtime` lists every module."""
+    _socket()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Dockerfile").write_text(f"FROM {base_image('3.11')}\n")
+    (project / "requirements.txt").write_text("")
+    env = {**os.environ, "PARITY_CACHE_DIR": str(tmp_path / "cache")}
+    for _run in ("cold", "warm"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-m",
+                "parity",
+                "check",
+                str(project),
+                "--local",
+                f"requirements:{project / 'requirements.txt'}",
+                "--container",
+                f"dockerfile:{project / 'Dockerfile'}",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        imported = [
+            line.rsplit("|", 1)[-1].strip()
+            for line in result.stderr.splitlines()
+            if line.startswith("import time:")
+        ]
+        messages = [line for line in result.stderr.splitlines() if "import time:" not in line]
+        assert result.returncode in (0, 1), "\n".join(messages)
+        assert "parity.engine.api" in imported
+        assert [name for name in imported if _ENGINE_LIBRARIES.match(name)] == []
