@@ -68,13 +68,18 @@ def container(engine: Engine, base_image: Any) -> Iterator[Any]:
 # --- the client against the engine -------------------------------------------------------
 
 
-def test_connect_asks_the_version_once_and_uses_its_api_version(engine: Engine) -> None:
+def test_connect_pings_and_uses_the_engine_s_api_version(engine: Engine) -> None:
     _socket()
     assert isinstance(engine.api, EngineAPI)
-    version = engine.version()
-    assert version["ApiVersion"] and version["Version"] and version["Arch"]
-    assert engine.api._prefix == f"/v{version['ApiVersion']}"
     assert api_of(engine) is engine.api
+    fresh = connect(timeout=30)
+    assert isinstance(fresh.api, EngineAPI) and fresh.api._version is None  # not asked yet
+    version = fresh.version()
+    assert version["ApiVersion"] and version["Version"] and version["Arch"]
+    assert fresh.version() is version  # asked once
+    assert fresh.api.api_version == version["ApiVersion"]  # the ping's Api-Version header
+    assert fresh.api._prefix == f"/v{version['ApiVersion']}"
+    assert fresh.api.podman is False
 
 
 def test_a_missing_image_is_image_not_found(engine: Engine) -> None:

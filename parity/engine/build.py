@@ -129,12 +129,17 @@ def is_podman(client: Any) -> bool:
     """Whether the engine is Podman (its API builds with buildah; parity keeps it there)."""
     cached = getattr(client, "_parity_is_podman", None)
     if cached is None:
-        try:
-            version = api_of(client).version()
-        except (EngineAPIError, OSError):
-            version = {}
-        components = version.get("Components") or []
-        cached = any("podman" in str(item.get("Name", "")).lower() for item in components)
+        api = api_of(client)
+        said = getattr(api, "podman", None)  # parity's own client: the engine's ping said
+        if isinstance(said, bool):
+            cached = said
+        else:
+            try:
+                version = api.version()
+            except (EngineAPIError, OSError):
+                version = {}
+            components = version.get("Components") or []
+            cached = any("podman" in str(item.get("Name", "")).lower() for item in components)
         with contextlib.suppress(AttributeError):
             client._parity_is_podman = cached
     return bool(cached)
