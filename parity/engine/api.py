@@ -148,6 +148,7 @@ class EngineAPI:
         self.podman = podman  # the engine said so in its ping (Libpod-Api-Version)
         self._prefix = f"/v{api_version}" if api_version else ""
         self._version: VersionInfo | None = None
+        self._asking: threading.Thread | None = None
         self._docker_py: Any = None
         self._lock = threading.Lock()
 
@@ -243,8 +244,26 @@ class EngineAPI:
 
     # --- the engine -----------------------------------------------------------------------
 
+    def ask_version(self) -> None:
+        """Start asking ``GET /version`` in the background: :meth:`version` then waits for
+        that answer instead of asking (a cold check needs the engine's architecture; the
+        engine answers while parity reads the image)."""
+        if self._version is None and self._asking is None:
+            self._asking = threading.Thread(target=self._version_quietly, daemon=True)
+            self._asking.start()
+
+    def _version_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # version() asks again, and raises
+            self._fetch_version()
+
     def version(self, api_version: bool = True) -> VersionInfo:
         """The engine's ``GET /version``, asked once (the first time it is needed)."""
+        asking = self._asking
+        if self._version is None and asking is not None:
+            asking.join(self.timeout)
+        return self._fetch_version()
+
+    def _fetch_version(self) -> VersionInfo:
         if self._version is None:
             answer = self._json("GET", "/version", versioned=False)
             if not isinstance(answer, dict):

@@ -151,7 +151,9 @@ def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Eng
         )
     try:
         if address is not None:
-            return Engine(EngineAPI.connect(address, timeout), endpoint)
+            api = EngineAPI.connect(address, timeout)
+            api.ask_version()  # a probe needs the engine's architecture: asked meanwhile
+            return Engine(api, endpoint)
         return Engine(_docker_py_api(endpoint, timeout, environ), endpoint)
     except EngineAPIError as error:
         raise EngineError(
