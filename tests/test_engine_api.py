@@ -322,3 +322,70 @@ def test_a_check_imports_neither_docker_py_nor_requests(tmp_path: Path, base_ima
         assert result.returncode in (0, 1), "\n".join(messages)
         assert "parity.engine.api" in imported
         assert [name for name in imported if _ENGINE_LIBRARIES.match(name)] == []
+
+
+# --- the HTTP layer, against canned answers -------------------------------------------------
+
+
+def _serve_once(path: Path, answer: bytes) -> Any:
+    """A Unix socket at ``path`` that answers one request with ``answer``, then closes."""
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536)
+            connection.sendall(answer)
+        server.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def _canned(tmp_path: Path, answer: bytes) -> EngineAPI:
+    path = tmp_path / f"engine-{uuid.uuid4().hex[:8]}.sock"
+    _serve_once(path, answer)
+    address = stdlib_address(f"unix://{path}")
+    assert address is not None
+    return EngineAPI(address, 10, "1.45")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n"
+        b'{"Id": "abc"}',
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'5;ext=1\r\n{"Id"\r\n8\r\n: "abc"}\r\n0\r\nTrailer: x\r\n\r\n',
+        b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"Id": "abc"}',
+    ],
+    ids=["content-length", "chunked", "until-close"],
+)
+def test_answers_by_length_by_chunks_and_until_close(tmp_path: Path, answer: bytes) -> None:
+    assert _canned(tmp_path, answer).inspect_container("x") == {"Id": "abc"}
+
+
+def test_answers_that_are_not_http_are_transport_errors(tmp_path: Path) -> None:
+    with pytest.raises(TransportError, match="not HTTP"):
+        _canned(tmp_path, b"SSH-2.0-OpenSSH\r\n").inspect_container("x")
+    with pytest.raises(TransportError, match="without an answer"):
+        _canned(tmp_path, b"").inspect_container("x")
+    with pytest.raises(TransportError, match="ended early"):
+        _canned(tmp_path, b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{").inspect_container("x")
+
+
+def test_an_error_answer_carries_the_engine_s_message(tmp_path: Path) -> None:
+    body = b'{"message": "No such image: nothing:here"}'
+    answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with pytest.raises(ImageNotFound) as raised:
+        _canned(tmp_path, answer).inspect_image("nothing:here")
+    assert raised.value.explanation == "No such image: nothing:here"
+    assert raised.value.status_code == 404

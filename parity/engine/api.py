@@ -2,7 +2,8 @@
 
 It implements the part of docker-py's ``APIClient`` that parity calls, with the same
 names, arguments and answer shapes (plain dicts, as the engine sends them), over
-``http.client``: a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``. Each
+``socket`` (HTTP/1.1 by hand: ``http.client`` would bring ``email`` and ``ssl``, 15 ms): a
+Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``. Each
 request opens its own connection (a Unix connect costs microseconds), so streams never
 share one. Importing it costs a millisecond; docker-py (requests, urllib3) costs 50-90 ms,
 and is made only for what this client leaves to it (:mod:`parity.engine.docker_py`).
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import json
 import socket
 import struct
@@ -30,6 +30,8 @@ from parity.engine.errors import TransportError, api_error
 
 USER_AGENT = "parity"
 _STDOUT, _STDERR = 1, 2
+_LINE = 65537  # the longest status or header line read
+_CHUNK = 65536
 
 
 class Component(TypedDict, total=False):
@@ -78,20 +80,121 @@ def stdlib_address(url: str) -> Address | None:
     return None
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+class _Response:
+    """One HTTP/1.1 answer: status, headers, and a body read by its length, its chunks, or
+    until the engine closes; ``fp`` is the raw stream (after ``101 UPGRADED``)."""
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(self._path)
-        except BaseException:
+    def __init__(self, fp: BinaryIO, method: str) -> None:
+        self.fp = fp
+        line = fp.readline(_LINE)
+        if not line:
+            raise TransportError("the engine closed the connection without an answer")
+        version, _, rest = line.decode("latin-1").rstrip("\r\n").partition(" ")
+        code, _, self.reason = rest.partition(" ")
+        if not version.startswith("HTTP/") or not code.isdigit():
+            raise TransportError(f"the engine's answer is not HTTP: {line[:80]!r}")
+        self.status = int(code)
+        self.headers: dict[str, str] = {}
+        while True:
+            line = fp.readline(_LINE)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        no_body = method == "HEAD" or self.status < 200 or self.status in (204, 304)
+        self.chunked = not no_body and "chunked" in self.headers.get("transfer-encoding", "")
+        self._done = False
+        self._left: int | None = None  # bytes left in the body (chunked: in this chunk)
+        if no_body or self.chunked:
+            self._left = 0
+        elif self.headers.get("content-length", "").isdigit():
+            self._left = int(self.headers["content-length"])
+
+    def getheader(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def read(self, amount: int | None = None) -> bytes:
+        """Up to ``amount`` bytes of the body (all of it when None); b"" at its end."""
+        if amount is None:
+            parts: list[bytes] = []
+            while True:
+                part = self.read(_CHUNK)
+                if not part:
+                    return b"".join(parts)
+                parts.append(part)
+        if self.chunked:
+            return self._read_chunked(amount)
+        if self._left is None:  # until the engine closes
+            read1 = getattr(self.fp, "read1", self.fp.read)
+            return bytes(read1(amount))
+        if self._left == 0:
+            return b""
+        data = self.fp.read(min(amount, self._left))
+        if not data:
+            raise TransportError("the engine's answer ended early")
+        self._left -= len(data)
+        return data
+
+    def _read_chunked(self, amount: int) -> bytes:
+        if self._done:
+            return b""
+        if not self._left:
+            line = self.fp.readline(_LINE)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise TransportError(f"the engine's answer ended early ({line[:40]!r})") from None
+            if size == 0:
+                while self.fp.readline(_LINE) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                self._done = True
+                return b""
+            self._left = size
+        data = self.fp.read(min(amount, self._left))
+        if not data:
+            raise TransportError("the engine's answer ended early")
+        self._left -= len(data)
+        if self._left == 0:
+            self.fp.read(2)  # the chunk's CRLF
+        return data
+
+
+class _Connection:
+    """One connection to the engine, for one request."""
+
+    def __init__(self, address: Address, timeout: float | None) -> None:
+        if address.path:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(timeout)
+                sock.connect(address.path)
+            except BaseException:
+                sock.close()
+                raise
+            self.host = "localhost"
+        else:
+            sock = socket.create_connection((address.host, address.port), timeout)
+            self.host = f"{address.host}:{address.port}"
+        self.sock: socket.socket | None = sock
+        self.fp: BinaryIO = sock.makefile("rb")
+
+    def request(
+        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> _Response:
+        lines = [f"{method} {url} HTTP/1.1", f"Host: {self.host}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if body is not None or method in ("POST", "PUT"):
+            lines.append(f"Content-Length: {len(body or b'')}")
+        assert self.sock is not None
+        self.sock.sendall("\r\n".join([*lines, "", ""]).encode("latin-1") + (body or b""))
+        return _Response(self.fp, method)
+
+    def close(self) -> None:
+        sock, self.sock = self.sock, None
+        with contextlib.suppress(OSError, ValueError):
+            self.fp.close()
+        if sock is not None:
             sock.close()
-            raise
-        self.sock = sock
 
 
 def _quote(value: str) -> str:
@@ -161,7 +264,7 @@ class EngineAPI:
         connection, response = probe._open("GET", "/_ping", versioned=False)
         try:
             response.read()
-        except (OSError, http.client.HTTPException) as error:
+        except OSError as error:
             raise TransportError(str(error) or type(error).__name__) from error
         finally:
             connection.close()
@@ -177,11 +280,6 @@ class EngineAPI:
 
     # --- the transport --------------------------------------------------------------------
 
-    def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
-        if self.address.path:
-            return _UnixConnection(self.address.path, timeout)
-        return http.client.HTTPConnection(self.address.host, self.address.port, timeout=timeout)
-
     def _open(
         self,
         method: str,
@@ -191,7 +289,7 @@ class EngineAPI:
         body: object = None,
         headers: Mapping[str, str] | None = None,
         versioned: bool = True,
-    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    ) -> tuple[_Connection, _Response]:
         """Send a request; its connection and response (status < 400), else the error."""
         query = {key: value for key, value in (params or {}).items() if value is not None}
         url = (self._prefix if versioned else "") + path
@@ -202,15 +300,19 @@ class EngineAPI:
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             all_headers["Content-Type"] = "application/json"
-        connection = self._connection(self.timeout)
         try:
-            connection.request(method, url, body=data, headers=all_headers)
-            response = connection.getresponse()
+            connection = _Connection(self.address, self.timeout)
+        except OSError as error:
+            raise TransportError(str(error) or type(error).__name__) from error
+        try:
+            response = connection.request(method, url, data, all_headers)
             if response.status >= 400:
                 text = response.read()
                 raise api_error(response.status, _explanation(text), response.reason)
-        except (OSError, http.client.HTTPException) as error:
+        except OSError as error:
             connection.close()
+            if isinstance(error, TransportError):
+                raise
             raise TransportError(str(error) or type(error).__name__) from error
         except BaseException:
             connection.close()
@@ -231,7 +333,9 @@ class EngineAPI:
         )
         try:
             data = response.read()
-        except (OSError, http.client.HTTPException) as error:
+        except OSError as error:
+            if isinstance(error, TransportError):
+                raise
             raise TransportError(str(error) or type(error).__name__) from error
         finally:
             connection.close()
@@ -492,18 +596,18 @@ class EngineAPI:
         connection, response = self._open("POST", path, params=params, body=body, headers=headers)
         if connection.sock is not None:
             connection.sock.settimeout(None)  # the caller's watchdog bounds the wait
-        reader: Any = response.fp if response.status == 101 else response
+        reader: Any = response if response.chunked else response.fp  # hijacked: raw
         return OutputStream(connection, reader, multiplexed=not tty)
 
 
-def _chunks(
-    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, size: int
-) -> Iterator[bytes]:
+def _chunks(connection: _Connection, response: _Response, size: int) -> Iterator[bytes]:
     try:
         while True:
             try:
                 chunk = response.read(size)
-            except (OSError, http.client.HTTPException) as error:
+            except OSError as error:
+                if isinstance(error, TransportError):
+                    raise
                 raise TransportError(str(error) or type(error).__name__) from error
             if not chunk:
                 return
@@ -519,9 +623,7 @@ class OutputStream:
     ends a read that waits.
     """
 
-    def __init__(
-        self, connection: http.client.HTTPConnection, reader: BinaryIO, multiplexed: bool
-    ) -> None:
+    def __init__(self, connection: _Connection, reader: BinaryIO, multiplexed: bool) -> None:
         self._connection = connection
         self._sock = connection.sock
         self._reader = reader
@@ -550,7 +652,7 @@ class OutputStream:
                     yield None, payload
                 else:
                     yield payload, None
-        except (OSError, ValueError, http.client.HTTPException) as error:
+        except (OSError, ValueError) as error:
             if self._closed:
                 return
             raise TransportError(str(error) or type(error).__name__) from error
