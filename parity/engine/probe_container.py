@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +64,7 @@ class ProbeRequest:
 
 def container_name(purpose: str) -> str:
     """A fresh, unique name for a container parity creates (``parity-probe-PID-...``)."""
-    return f"parity-{purpose}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    return f"parity-{purpose}-{os.getpid()}-{os.urandom(6).hex()}"  # uuid imports platform
 
 
 def parity_labels() -> dict[str, str]:
