@@ -1,12 +1,12 @@
 """A small Docker Engine API client on the standard library: parity's hot path.
 
 It implements the part of docker-py's ``APIClient`` that parity calls, with the same
-names, arguments and answer shapes (plain dicts, as the engine sends them), over
-``socket`` (HTTP/1.1 by hand: ``http.client`` would bring ``email`` and ``ssl``, 15 ms): a
-Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``. Each
-request opens its own connection (a Unix connect costs microseconds), so streams never
-share one. Importing it costs a millisecond; docker-py (requests, urllib3) costs 50-90 ms,
-and is made only for what this client leaves to it (:mod:`parity.engine.docker_py`).
+names, arguments and answer shapes (plain dicts, as the engine sends them). It speaks
+HTTP/1.1 itself on a ``socket`` (``http.client`` would import ``email`` and ``ssl``: 15 ms):
+a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``. Each request opens its
+own connection (a Unix connect costs microseconds), so streams never share one. Importing
+it costs a few milliseconds; docker-py (requests, urllib3) costs 50-90 ms, and is made only
+for what this client leaves to it (:mod:`parity.engine.docker_py`).
 
 Errors are :mod:`parity.engine.errors`': an HTTP error answer is an ``APIError`` (by
 status and message, as docker-py classes it); a connection that fails or breaks is a
@@ -240,7 +240,7 @@ _HOST_CONFIG_KEYS = {
 
 
 class EngineAPI:
-    """The Engine API over one address, versioned as the engine's ``GET /version`` said."""
+    """The Engine API over one address, at the API version the engine's ping said."""
 
     def __init__(
         self, address: Address, timeout: float, api_version: str, *, podman: bool = False
