@@ -10,9 +10,11 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,8 @@ from parity.engine.client import Engine, api_of, connect, resolve_endpoint
 from parity.engine.docker_py import DockerPyAPI
 from parity.engine.errors import APIError, ImageNotFound, NotFound, TransportError
 from parity.errors import EngineError
+
+unix_sockets = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
 
 
 def _socket() -> str:
@@ -175,6 +179,7 @@ def test_an_engine_refusal_is_an_api_error(engine: Engine, container: Any) -> No
 # --- connecting ---------------------------------------------------------------------------
 
 
+@unix_sockets
 def test_a_socket_that_does_not_exist_is_one_clear_message(tmp_path: Path) -> None:
     with pytest.raises(EngineError) as raised:
         connect(environ={"DOCKER_HOST": f"unix://{tmp_path}/no.sock", "DOCKER_CONFIG": "/none"})
@@ -228,6 +233,7 @@ def test_a_context_pointing_at_the_socket_is_used(engine: Engine, tmp_path: Path
     assert connected.version()["Version"] == engine.version()["Version"]
 
 
+@unix_sockets
 def test_a_context_s_endpoint_is_where_parity_looks(tmp_path: Path) -> None:
     """The context's own host, not the default socket: a dead one is named as the context."""
     _make_context(tmp_path, "parity-dead", f"unix://{tmp_path}/dead.sock")
@@ -268,6 +274,7 @@ def test_docker_py_raises_parity_s_errors_behind_the_same_methods(docker_client:
     assert api.version()["ApiVersion"]
 
 
+@unix_sockets
 def test_docker_py_transport_errors_are_transport_errors(tmp_path: Path) -> None:
     import docker
 
@@ -351,13 +358,15 @@ def _serve_once(path: Path, answer: bytes) -> Any:
 
 
 def _canned(tmp_path: Path, answer: bytes) -> EngineAPI:
-    path = tmp_path / f"engine-{uuid.uuid4().hex[:8]}.sock"
+    # A short path: macOS allows 104 bytes for a socket's, and its temporary folders are long.
+    path = Path(tempfile.mkdtemp(prefix="pe-", dir="/tmp")) / "engine.sock"
     _serve_once(path, answer)
     address = stdlib_address(f"unix://{path}")
     assert address is not None
     return EngineAPI(address, 10, "1.45")
 
 
+@unix_sockets
 @pytest.mark.parametrize(
     "answer",
     [
@@ -373,6 +382,7 @@ def test_answers_by_length_by_chunks_and_until_close(tmp_path: Path, answer: byt
     assert _canned(tmp_path, answer).inspect_container("x") == {"Id": "abc"}
 
 
+@unix_sockets
 def test_answers_that_are_not_http_are_transport_errors(tmp_path: Path) -> None:
     with pytest.raises(TransportError, match="not HTTP"):
         _canned(tmp_path, b"SSH-2.0-OpenSSH\r\n").inspect_container("x")
@@ -382,6 +392,7 @@ def test_answers_that_are_not_http_are_transport_errors(tmp_path: Path) -> None:
         _canned(tmp_path, b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{").inspect_container("x")
 
 
+@unix_sockets
 def test_an_error_answer_carries_the_engine_s_message(tmp_path: Path) -> None:
     body = b'{"message": "No such image: nothing:here"}'
     answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)

@@ -67,6 +67,8 @@ def stdlib_address(url: str) -> Address | None:
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     if scheme == "unix" and rest:
+        if not hasattr(socket, "AF_UNIX"):  # Windows: docker-py says what is wrong
+            return None
         return Address(url, path="/" + rest.lstrip("/"))
     if scheme in ("tcp", "http") and rest:
         parts = urlsplit(f"http://{rest}")
