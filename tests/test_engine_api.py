@@ -201,7 +201,9 @@ def test_addresses_the_standard_library_client_reaches() -> None:
     tcp = stdlib_address("tcp://127.0.0.1:2375")
     assert tcp is not None and (tcp.host, tcp.port) == ("127.0.0.1", 2375)
     assert stdlib_address("tcp://engine.internal") is not None
-    for other in ("ssh://user@host", "npipe:////./pipe/docker_engine", "https://x:2376", "fd://"):
+    secure = stdlib_address("https://x")
+    assert secure is not None and secure.tls is not None and secure.port == 2376
+    for other in ("ssh://user@host", "npipe:////./pipe/docker_engine", "fd://"):
         assert stdlib_address(other) is None
 
 
@@ -247,11 +249,23 @@ def test_a_context_s_endpoint_is_where_parity_looks(tmp_path: Path) -> None:
     assert winner.host == "tcp://127.0.0.1:1" and winner.context is None
 
 
-def test_a_context_with_tls_material_goes_to_docker_py(tmp_path: Path) -> None:
+def test_tls_settings_are_read_as_docker_reads_them(tmp_path: Path) -> None:
     _make_context(tmp_path, "parity-tls", "tcp://127.0.0.1:2376", tls=True)
     endpoint = resolve_endpoint({"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "parity-tls"})
-    assert endpoint.tls and endpoint.host == "tcp://127.0.0.1:2376"
-    assert resolve_endpoint({"DOCKER_HOST": "tcp://x:2376", "DOCKER_TLS_VERIFY": "1"}).tls
+    assert endpoint.host == "tcp://127.0.0.1:2376"
+    assert endpoint.tls is not None and endpoint.tls.verify and endpoint.tls.ca.endswith("ca.pem")
+    assert not endpoint.tls.cert  # only the files present
+    (tmp_path / "certs").mkdir()
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / "certs" / name).write_text("x")
+    environ = {"DOCKER_HOST": "tcp://x:2376", "DOCKER_CERT_PATH": str(tmp_path / "certs")}
+    alone = resolve_endpoint(environ).tls  # a certificate path alone: TLS, not verified
+    assert alone is not None and not alone.verify and alone.cert and alone.key
+    verified = resolve_endpoint({**environ, "DOCKER_TLS_VERIFY": "1"}).tls
+    assert verified is not None and verified.verify
+    assert (
+        resolve_endpoint({**environ, "DOCKER_CERT_PATH": "", "DOCKER_TLS_VERIFY": ""}).tls is None
+    )
 
 
 def test_a_context_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
@@ -400,3 +414,142 @@ def test_an_error_answer_carries_the_engine_s_message(tmp_path: Path) -> None:
         _canned(tmp_path, answer).inspect_image("nothing:here")
     assert raised.value.explanation == "No such image: nothing:here"
     assert raised.value.status_code == 404
+
+
+# --- TLS: an engine behind a TLS endpoint that asks for a client certificate -------------
+
+
+def _certificates(directory: Path) -> dict[str, Path]:
+    """A CA, the engine's certificate for 127.0.0.1 and a client's, as docker lays them out."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "parity test CA")])
+
+    def issue(name: str, key: Any, issuer_key: Any, issuer: Any, ca: bool = False) -> Any:
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer or subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if name == "127.0.0.1":
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(name))])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    def write(name: str, certificate: Any, key: Any) -> None:
+        (directory / f"{name}.pem").write_bytes(
+            certificate.public_bytes(serialization.Encoding.PEM)
+        )
+        if key is not None:
+            (directory / f"{name}-key.pem").write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+
+    directory.mkdir(parents=True, exist_ok=True)
+    write("ca", issue("parity test CA", ca_key, ca_key, None, ca=True), None)
+    for name, common_name in (("server", "127.0.0.1"), ("cert", "parity client")):
+        key = ec.generate_private_key(ec.SECP256R1())
+        write(name, issue(common_name, key, ca_key, ca_name), key)
+    (directory / "key.pem").write_bytes((directory / "cert-key.pem").read_bytes())
+    return {name: directory / f"{name}.pem" for name in ("ca", "cert", "key", "server")}
+
+
+@pytest.fixture
+def tls_engine(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A TLS endpoint on 127.0.0.1 (client certificate required) in front of the engine's
+    socket: its DOCKER_HOST and the folder of docker's ca.pem, cert.pem and key.pem."""
+    import select
+    import ssl
+    import threading
+
+    engine_socket = _socket()
+    files = _certificates(tmp_path / "certs")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["server"], tmp_path / "certs" / "server-key.pem")
+    context.load_verify_locations(files["ca"])
+    context.verify_mode = ssl.CERT_REQUIRED
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def pump(client: socket.socket) -> None:
+        try:
+            secure = context.wrap_socket(client, server_side=True)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        with secure, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as plain:
+            plain.connect(engine_socket)
+            while not stop.is_set():
+                ready = [secure] if secure.pending() else []
+                if not ready:
+                    ready, _, _ = select.select([secure, plain], [], [], 0.5)
+                for side in ready:
+                    data = side.recv(65536)
+                    if not data:
+                        return
+                    (plain if side is secure else secure).sendall(data)
+
+    def serve() -> None:
+        while not stop.is_set():
+            ready, _, _ = select.select([listener], [], [], 0.2)
+            if ready:
+                client, _ = listener.accept()
+                threading.Thread(target=pump, args=(client,), daemon=True).start()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    yield f"tcp://127.0.0.1:{port}", tmp_path / "certs"
+    stop.set()
+    server.join(5)
+    listener.close()
+
+
+def test_a_tls_engine_is_reached_without_docker_py(
+    tls_engine: tuple[str, Path], base_image: Any
+) -> None:
+    from parity.engine.probe_container import ProbeRequest, run_probe
+
+    host, certs = tls_engine
+    environ = {"DOCKER_HOST": host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
+    connected = connect(timeout=60, environ=environ)
+    assert isinstance(connected.api, EngineAPI) and connected.api.address.tls is not None
+    assert connected.version()["ApiVersion"]
+    run = run_probe(connected, ProbeRequest(image=base_image("3.11")), "print('over TLS')")
+    assert run.stdout == b"over TLS\n"
+    connected.close()
+
+
+def test_a_tls_engine_whose_certificate_is_not_trusted_is_one_message(
+    tls_engine: tuple[str, Path], tmp_path: Path
+) -> None:
+    host, certs = tls_engine
+    other = _certificates(tmp_path / "other")  # another CA, and a client it signed
+    environ = {
+        "DOCKER_HOST": host,
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(other["ca"].parent),
+    }
+    with pytest.raises(EngineError) as raised:
+        connect(timeout=30, environ=environ)
+    assert f"DOCKER_HOST={host}" in str(raised.value)
+    assert "TLS certificate is not trusted" in str(raised.value)
+    del certs

@@ -3,7 +3,8 @@
 It implements the part of docker-py's ``APIClient`` that parity calls, with the same
 names, arguments and answer shapes (plain dicts, as the engine sends them). It speaks
 HTTP/1.1 itself on a ``socket`` (``http.client`` would import ``email`` and ``ssl``: 15 ms):
-a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``. Each request opens its
+a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``, TLS on TCP (``ssl``
+imported then only). Each request opens its
 own connection (a Unix connect costs microseconds), so streams never share one. Importing
 it costs a few milliseconds; docker-py (requests, urllib3) costs 50-90 ms, and is made only
 for what this client leaves to it (:mod:`parity.engine.docker_py`).
@@ -52,25 +53,51 @@ class VersionInfo(TypedDict, total=False):
 
 
 @dataclass(frozen=True)
+class TLS:
+    """TLS to an engine on TCP, as docker sets it up: its ``ca.pem``, the client's
+    ``cert.pem`` and ``key.pem`` (paths, "" when absent), and whether to verify the engine."""
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    verify: bool = True
+
+    def context(self) -> Any:
+        """An ``ssl.SSLContext`` (``ssl`` is imported here, for TLS only)."""
+        import ssl
+
+        if self.verify:
+            context = ssl.create_default_context(cafile=self.ca or None)
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.cert and self.key:
+            context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+@dataclass(frozen=True)
 class Address:
-    """Where the engine listens: a Unix socket ``path``, or TCP ``host``:``port``."""
+    """Where the engine listens: a Unix socket ``path``, or TCP ``host``:``port`` (``tls``)."""
 
     url: str
     path: str = ""
     host: str = ""
     port: int = 0
+    tls: TLS | None = None
 
 
-def stdlib_address(url: str) -> Address | None:
+def stdlib_address(url: str, tls: TLS | None = None) -> Address | None:
     """The address of ``url`` when this client can reach it (``unix://``, ``tcp://``,
-    ``http://``), else None (``ssh://``, ``npipe://``, ``https://``: docker-py's)."""
+    ``http://``, ``https://``), else None (``ssh://``, ``npipe://``: docker-py's)."""
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     if scheme == "unix" and rest:
         if not hasattr(socket, "AF_UNIX"):  # Windows: docker-py says what is wrong
             return None
         return Address(url, path="/" + rest.lstrip("/"))
-    if scheme in ("tcp", "http") and rest:
+    if scheme in ("tcp", "http", "https") and rest:
         parts = urlsplit(f"http://{rest}")
         try:
             port = parts.port
@@ -78,7 +105,9 @@ def stdlib_address(url: str) -> Address | None:
             return None
         if not parts.hostname:
             return None
-        return Address(url, host=parts.hostname, port=port or 2375)
+        if scheme == "https" and tls is None:
+            tls = TLS()
+        return Address(url, host=parts.hostname, port=port or (2376 if tls else 2375), tls=tls)
     return None
 
 
@@ -164,7 +193,7 @@ class _Response:
 class _Connection:
     """One connection to the engine, for one request."""
 
-    def __init__(self, address: Address, timeout: float | None) -> None:
+    def __init__(self, address: Address, timeout: float | None, tls: Any = None) -> None:
         if address.path:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -176,6 +205,12 @@ class _Connection:
             self.host = "localhost"
         else:
             sock = socket.create_connection((address.host, address.port), timeout)
+            if tls is not None:  # an ssl.SSLContext
+                try:
+                    sock = tls.wrap_socket(sock, server_hostname=address.host)
+                except BaseException:
+                    sock.close()
+                    raise
             self.host = f"{address.host}:{address.port}"
         self.sock: socket.socket | None = sock
         self.fp: BinaryIO = sock.makefile("rb")
@@ -255,6 +290,7 @@ class EngineAPI:
         self._version: VersionInfo | None = None
         self._asking: threading.Thread | None = None
         self._docker_py: Any = None
+        self._ssl_context: Any = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -303,7 +339,7 @@ class EngineAPI:
             data = json.dumps(body).encode("utf-8")
             all_headers["Content-Type"] = "application/json"
         try:
-            connection = _Connection(self.address, self.timeout)
+            connection = _Connection(self.address, self.timeout, self._tls_context())
         except OSError as error:
             raise TransportError(str(error) or type(error).__name__) from error
         try:
@@ -320,6 +356,14 @@ class EngineAPI:
             connection.close()
             raise
         return connection, response
+
+    def _tls_context(self) -> Any:
+        if self.address.tls is None or self.address.path:
+            return None
+        with self._lock:
+            if self._ssl_context is None:
+                self._ssl_context = self.address.tls.context()
+            return self._ssl_context
 
     def _json(
         self,
@@ -568,10 +612,23 @@ class EngineAPI:
             if self._docker_py is None:
                 import docker
 
+                tls: Any = False
+                if self.address.tls is not None and not self.address.path:
+                    from docker.tls import TLSConfig
+
+                    settings = self.address.tls
+                    tls = TLSConfig(
+                        client_cert=(settings.cert, settings.key)
+                        if settings.cert and settings.key
+                        else None,
+                        ca_cert=settings.ca or None,
+                        verify=settings.verify,
+                    )
                 self._docker_py = docker.DockerClient(
                     base_url=self.address.url,
                     version=self.api_version or "auto",
                     timeout=int(self.timeout),
+                    tls=tls,
                 )
             return self._docker_py
 

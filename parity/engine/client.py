@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from parity.errors import EngineError, SourceError
 
 if TYPE_CHECKING:
-    from parity.engine.api import EngineAPI
+    from parity.engine.api import TLS, EngineAPI
     from parity.engine.docker_py import DockerPyAPI
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -62,8 +62,21 @@ class Endpoint:
     """Where the engine is, as docker's CLI would find it."""
 
     host: str  # unix:///var/run/docker.sock, tcp://..., ssh://..., npipe://...
-    tls: bool = False  # TLS material or verification asked for: docker-py connects
+    tls: TLS | None = None  # TLS to a TCP host: docker's certificates, and whether to verify
     context: str | None = None  # the docker context that named it (None: DOCKER_HOST/default)
+
+
+def _tls_files(directory: Path, verify: bool) -> TLS:
+    """docker's ``ca.pem``, ``cert.pem`` and ``key.pem`` in ``directory`` (those present)."""
+    from parity.engine.api import TLS
+
+    def present(name: str) -> str:
+        path = directory / name
+        return str(path) if path.is_file() else ""
+
+    return TLS(
+        ca=present("ca.pem"), cert=present("cert.pem"), key=present("key.pem"), verify=verify
+    )
 
 
 def _context_dir(environ: Mapping[str, str], kind: str, name: str) -> Path:
@@ -87,11 +100,12 @@ def context_endpoint(name: str, environ: Mapping[str, str]) -> Endpoint | None:
     if not isinstance(docker_endpoint, dict):
         docker_endpoint = {}
     host = docker_endpoint.get("Host")
-    tls_dir = _context_dir(environ, "tls", name) / "docker"
-    has_tls = any((tls_dir / part).is_file() for part in ("ca.pem", "cert.pem", "key.pem"))
+    skip_verify = docker_endpoint.get("SkipTLSVerify") is True
+    tls = _tls_files(_context_dir(environ, "tls", name) / "docker", verify=not skip_verify)
+    has_tls = bool(tls.ca or tls.cert or tls.key) or skip_verify
     return Endpoint(
         host=host if isinstance(host, str) and host else default_address(),
-        tls=has_tls,
+        tls=tls if has_tls else None,
         context=name,
     )
 
@@ -102,8 +116,14 @@ def resolve_endpoint(environ: Mapping[str, str]) -> Endpoint:
     EngineError when the context named does not exist.
     """
     if environ.get("DOCKER_HOST"):
-        tls = bool(environ.get("DOCKER_TLS_VERIFY") or environ.get("DOCKER_CERT_PATH"))
-        return Endpoint(environ["DOCKER_HOST"], tls=tls)
+        # As docker-py reads them: DOCKER_TLS_VERIFY set (not empty) verifies the engine;
+        # DOCKER_CERT_PATH alone still speaks TLS, with its client certificate.
+        verify = bool(environ.get("DOCKER_TLS_VERIFY"))
+        cert_path = environ.get("DOCKER_CERT_PATH") or ""
+        if not (verify or cert_path):
+            return Endpoint(environ["DOCKER_HOST"])
+        directory = Path(cert_path) if cert_path else Path.home() / ".docker"
+        return Endpoint(environ["DOCKER_HOST"], tls=_tls_files(directory, verify))
     context = current_context_name(environ)
     if context and context != "default":
         endpoint = context_endpoint(context, environ)
@@ -135,14 +155,14 @@ class Engine:
 
 
 def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Engine:
-    """An engine that has answered ``GET /version``, or EngineError saying where we looked."""
+    """An engine that has answered a ping, or EngineError saying where we looked."""
     from parity.engine.api import EngineAPI, stdlib_address
     from parity.engine.errors import EngineAPIError
 
     environ = os.environ if environ is None else environ
     where = engine_address(environ)
     endpoint = resolve_endpoint(environ)
-    address = None if endpoint.tls else stdlib_address(endpoint.host)
+    address = stdlib_address(endpoint.host, endpoint.tls)
     scheme = endpoint.host.partition("://")[0].lower()
     if address is None and scheme not in ("ssh", "npipe", "tcp", "http", "https", "unix"):
         raise EngineError(
@@ -164,7 +184,7 @@ def connect(timeout: int = 300, environ: Mapping[str, str] | None = None) -> Eng
 
 
 def _docker_py_api(endpoint: Endpoint, timeout: int, environ: Mapping[str, str]) -> DockerPyAPI:
-    """docker-py for an address parity's own client does not reach (ssh, npipe, TLS)."""
+    """docker-py for an address parity's own client does not reach (ssh://, npipe://)."""
     from parity.engine.docker_py import DockerPyAPI, translated
 
     with translated():
@@ -218,6 +238,8 @@ def _reason(error: BaseException) -> str:
         ("No such file or directory", "the socket does not exist"),
         ("Permission denied", "permission denied on the socket (join the docker group?)"),
         ("Connection refused", "connection refused"),
+        ("CERTIFICATE_VERIFY_FAILED", "the engine's TLS certificate is not trusted (its ca.pem?)"),
+        ("WRONG_VERSION_NUMBER", "the engine does not speak TLS there"),
         ("timed out", "timed out"),
         ("Name or service not known", "host name not known"),
         ("only supported on Windows", "a named pipe (npipe://) exists only on Windows"),

@@ -1,7 +1,7 @@
 """docker-py behind parity's engine interface, where the standard-library client does not go.
 
-``ssh://`` and ``npipe://`` hosts, TLS endpoints, image pulls (registry credentials) and
-the Engine API's classic builder go through docker-py. :class:`DockerPyAPI` answers the
+``ssh://`` and ``npipe://`` hosts, image pulls (registry credentials) and the Engine
+API's classic builder go through docker-py. :class:`DockerPyAPI` answers the
 same methods as :class:`parity.engine.api.EngineAPI`, and every docker-py, requests or
 urllib3 error comes out as one of :mod:`parity.engine.errors`'.
 """
