@@ -3,11 +3,11 @@
 It implements the part of docker-py's ``APIClient`` that parity calls, with the same
 names, arguments and answer shapes (plain dicts, as the engine sends them). It speaks
 HTTP/1.1 itself on a ``socket`` (``http.client`` would import ``email`` and ``ssl``: 15 ms):
-a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``, TLS on TCP (``ssl``
-imported then only). Each request opens its
-own connection (a Unix connect costs microseconds), so streams never share one. Importing
-it costs a few milliseconds; docker-py (requests, urllib3) costs 50-90 ms, and is made only
-for what this client leaves to it (:mod:`parity.engine.docker_py`).
+a Unix socket for ``unix://``, TCP for ``tcp://`` and ``http://``, TLS on TCP (``ssl`` is
+imported for it only). Each request opens its own connection (a Unix connect costs
+microseconds), so streams never share one. Importing it costs a few milliseconds;
+docker-py (requests, urllib3) costs 50-90 ms, and is made only for what this client leaves
+to it (:mod:`parity.engine.docker_py`).
 
 Errors are :mod:`parity.engine.errors`': an HTTP error answer is an ``APIError`` (by
 status and message, as docker-py classes it); a connection that fails or breaks is a
