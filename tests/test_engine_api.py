@@ -553,3 +553,32 @@ def test_a_tls_engine_whose_certificate_is_not_trusted_is_one_message(
     assert f"DOCKER_HOST={host}" in str(raised.value)
     assert "TLS certificate is not trusted" in str(raised.value)
     del certs
+
+
+# --- what docker-py still does: --pull -----------------------------------------------------
+
+
+def test_pull_goes_through_docker_py_for_the_same_engine(
+    base_image: Any, docker_client: Any, tmp_path: Path
+) -> None:
+    """`image:REF --pull` for an image only a registry holds: docker-py pulls it (made
+    lazily for parity's engine address), parity's client probes it."""
+    from tests.helpers import run_parity
+    from tests.registry_tools import LocalRegistry
+
+    registry = LocalRegistry()
+    registry.start()
+    remote = ""
+    try:
+        remote = registry.push(base_image("3.11"), f"pull/app:{uuid.uuid4().hex[:8]}")
+        env = {"PARITY_CACHE_DIR": str(tmp_path / "cache")}
+        refused = run_parity("probe", f"image:{remote}", env=env)
+        assert refused.returncode == 2 and "parity pulls only with --pull" in refused.stderr
+        pulled = run_parity("probe", f"image:{remote}", "--pull", "--format", "json", env=env)
+        assert pulled.returncode == 0, pulled.stderr
+        assert json.loads(pulled.stdout)["interpreter"]["version"].startswith("3.11.")
+    finally:
+        if remote:
+            with contextlib.suppress(Exception):
+                docker_client.images.remove(remote)
+        registry.remove()
