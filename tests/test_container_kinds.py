@@ -228,6 +228,7 @@ def test_the_scout_container_is_never_started_and_always_removed(
         assert state["Status"] == "created"
         assert files.stat("/bin/sh") is None  # and the image really has no shell
         scout = files.container_id
+    engine.api.wait_for_removals()  # parity's client removes it in the background
     assert docker_client.containers.list(all=True, filters={"id": scout}) == []
 
 

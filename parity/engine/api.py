@@ -291,6 +291,7 @@ class EngineAPI:
         self._asking: threading.Thread | None = None
         self._docker_py: Any = None
         self._ssl_context: Any = None
+        self._removals: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -632,7 +633,29 @@ class EngineAPI:
                 )
             return self._docker_py
 
+    def remove_container_later(self, container: str) -> None:
+        """Remove ``container`` (forced) in a thread. :meth:`wait_for_removals` and
+        :meth:`close` wait for it, and so does the interpreter's exit (not a daemon thread).
+        A failure is quiet: the next run's sweep removes what parity's labels name."""
+        thread = threading.Thread(
+            target=self._remove_quietly, args=(container,), name="parity-remove"
+        )
+        with self._lock:
+            self._removals.append(thread)
+        thread.start()
+
+    def _remove_quietly(self, container: str) -> None:
+        with contextlib.suppress(Exception):
+            self.remove_container(container, force=True)
+
+    def wait_for_removals(self) -> None:
+        with self._lock:
+            threads, self._removals = self._removals, []
+        for thread in threads:
+            thread.join(self.timeout)
+
     def close(self) -> None:
+        self.wait_for_removals()
         with self._lock:
             client, self._docker_py = self._docker_py, None
         if client is not None:

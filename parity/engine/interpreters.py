@@ -10,6 +10,7 @@ the host's. The rules that choose among the candidates are
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -125,7 +126,8 @@ class ChunkReader(io.RawIOBase):
 def scout_container(
     client: Any, image: str, *, platform: str | None = None, deadline: float | None = None
 ) -> Iterator[ContainerFiles]:
-    """A container of ``image`` that is created, never started, and always removed."""
+    """A container of ``image`` that is created, never started, and always removed (by
+    parity's own client in the background once done: its ``close`` waits for that)."""
     from parity.engine.probe_container import _remove_quietly, container_name, parity_labels
 
     api = api_of(client)
@@ -151,7 +153,11 @@ def scout_container(
             f"image {_short(image)}: the engine refused a container: {_explain(error)}"
         ) from error
     finally:
-        _remove_quietly(api, container_id or name)
+        later = getattr(api, "remove_container_later", None)
+        if container_id is not None and later is not None and sys.exc_info()[0] is None:
+            later(container_id)  # nothing waits on it: its removal overlaps the probe's run
+        else:
+            _remove_quietly(api, container_id or name)
 
 
 def _explain(error: Any) -> str:
