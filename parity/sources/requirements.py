@@ -28,12 +28,11 @@ from __future__ import annotations
 import ast
 import codecs
 import configparser
-import optparse
+import functools
 import os
 import re
 import shlex
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,66 +312,75 @@ class _LineParts:
         return [value or "" for option, value in self.options if option == name]
 
 
-class _LineOptionParser(optparse.OptionParser):
-    """pip's per-line option parser, recording every option in the order written."""
+@functools.cache
+def _line_option_parser() -> type[Any]:
+    """pip's per-line option parser class (optparse imported on the first line with options)."""
+    import optparse
 
-    def __init__(self) -> None:
-        super().__init__(add_help_option=False, usage=optparse.SUPPRESS_USAGE)
-        self.seen: list[tuple[str, str | None]] = []
-        self.notes: list[str] = []
-        for spellings, takes_value in _GLOBAL_OPTIONS + _REQUIREMENT_OPTIONS:
-            self._add(spellings, takes_value)
-        for legacy in _LEGACY_OPTIONS:
-            self._add((legacy,), True)
+    class _LineOptionParser(optparse.OptionParser):
+        """pip's per-line option parser, recording every option in the order written."""
 
-    def _add(self, spellings: tuple[str, ...], takes_value: bool) -> None:
-        self.add_option(
-            *spellings,
-            action="callback",
-            callback=self._record,
-            type="string" if takes_value else None,
-        )
+        def __init__(self) -> None:
+            super().__init__(add_help_option=False, usage=optparse.SUPPRESS_USAGE)
+            self.seen: list[tuple[str, str | None]] = []
+            self.notes: list[str] = []
+            for spellings, takes_value in _GLOBAL_OPTIONS + _REQUIREMENT_OPTIONS:
+                self._add(spellings, takes_value)
+            for legacy in _LEGACY_OPTIONS:
+                self._add((legacy,), True)
 
-    def _record(self, option: optparse.Option, _opt: str, value: Any, _parser: Any) -> None:
-        name = option.get_opt_string()
-        if value is not None:
-            self._check_value(name, str(value))
-        self.seen.append((name, None if value is None else str(value)))
+        def _add(self, spellings: tuple[str, ...], takes_value: bool) -> None:
+            self.add_option(
+                *spellings,
+                action="callback",
+                callback=self._record,
+                type="string" if takes_value else None,
+            )
 
-    def _check_value(self, name: str, value: str) -> None:
-        """The value checks pip's option callbacks make."""
-        if name == "--hash":
-            algorithm, sep, _digest = value.partition(":")
-            if not sep:
-                self.error(f"arguments to --hash must be a hash name and a value: {value!r}")
-            if algorithm not in _STRONG_HASHES:
-                self.error(f"allowed hash algorithms for --hash are {', '.join(_STRONG_HASHES)}")
-        elif name == "--config-settings" and "=" not in value:
-            self.error(f"arguments to --config-settings must be of the form KEY=VAL: {value!r}")
-        elif name in ("--no-binary", "--only-binary", "--all-releases", "--only-final"):
-            if value.startswith("-"):
-                self.error(f"{name} option requires 1 argument")
-        elif name == "--use-feature" and value not in _FEATURES:
-            self.notes.append(f"--use-feature={value} is not a feature current pip knows")
+        def _record(self, option: optparse.Option, _opt: str, value: Any, _parser: Any) -> None:
+            name = option.get_opt_string()
+            if value is not None:
+                self._check_value(name, str(value))
+            self.seen.append((name, None if value is None else str(value)))
 
-    def _match_long_opt(self, opt: str) -> str:
-        if opt in _LEGACY_OPTIONS:
-            return opt
-        names = [name for name in self._long_opt if name not in _LEGACY_OPTIONS]
-        if opt in names:
-            return opt
-        candidates = sorted(name for name in names if name.startswith(opt))
-        if len(candidates) == 1:
-            return candidates[0]
-        if candidates:
-            raise optparse.AmbiguousOptionError(opt, candidates)
-        raise optparse.BadOptionError(opt)
+        def _check_value(self, name: str, value: str) -> None:
+            """The value checks pip's option callbacks make."""
+            if name == "--hash":
+                algorithm, sep, _digest = value.partition(":")
+                if not sep:
+                    self.error(f"arguments to --hash must be a hash name and a value: {value!r}")
+                if algorithm not in _STRONG_HASHES:
+                    self.error(
+                        f"allowed hash algorithms for --hash are {', '.join(_STRONG_HASHES)}"
+                    )
+            elif name == "--config-settings" and "=" not in value:
+                self.error(f"arguments to --config-settings must be of the form KEY=VAL: {value!r}")
+            elif name in ("--no-binary", "--only-binary", "--all-releases", "--only-final"):
+                if value.startswith("-"):
+                    self.error(f"{name} option requires 1 argument")
+            elif name == "--use-feature" and value not in _FEATURES:
+                self.notes.append(f"--use-feature={value} is not a feature current pip knows")
 
-    def error(self, msg: str) -> NoReturn:
-        raise _OptionError(msg)
+        def _match_long_opt(self, opt: str) -> str:
+            if opt in _LEGACY_OPTIONS:
+                return opt
+            names = [name for name in self._long_opt if name not in _LEGACY_OPTIONS]
+            if opt in names:
+                return opt
+            candidates = sorted(name for name in names if name.startswith(opt))
+            if len(candidates) == 1:
+                return candidates[0]
+            if candidates:
+                raise optparse.AmbiguousOptionError(opt, candidates)
+            raise optparse.BadOptionError(opt)
 
-    def exit(self, status: int = 0, msg: str | None = None) -> NoReturn:
-        raise _OptionError(msg or f"option parsing stopped ({status})")
+        def error(self, msg: str) -> NoReturn:
+            raise _OptionError(msg)
+
+        def exit(self, status: int = 0, msg: str | None = None) -> NoReturn:
+            raise _OptionError(msg or f"option parsing stopped ({status})")
+
+    return _LineOptionParser
 
 
 def _split_line(line: _Line) -> tuple[_LineParts, list[str]]:
@@ -387,7 +395,9 @@ def _split_line(line: _Line) -> tuple[_LineParts, list[str]]:
         words = shlex.split(options_text)
     except ValueError as error:
         raise _line_error(line, f"cannot split the options ({error})") from None
-    parser = _LineOptionParser()
+    if not words:  # no options: nothing for pip's option parser to do
+        return _LineParts(args, (), ()), []
+    parser = _line_option_parser()()
     try:
         _values, leftovers = parser.parse_args(words)
     except _OptionError as error:
@@ -597,7 +607,9 @@ def _file_url_path(url: str) -> str | None:
     parts = _urlsplit(url)
     if parts is None or parts.netloc not in ("", "localhost"):
         return None
-    return urllib.request.url2pathname(parts.path)
+    from urllib.request import url2pathname
+
+    return url2pathname(parts.path)
 
 
 # --- requirements -----------------------------------------------------------------
@@ -686,7 +698,9 @@ def _is_archive(path: str) -> bool:
 def _path_to_url(path: str) -> str:
     """A ``file:`` URL for a local path, made absolute (pip's ``path_to_url``)."""
     absolute = os.path.normpath(os.path.abspath(path))
-    return urllib.parse.urljoin("file://", urllib.request.pathname2url(absolute))
+    from urllib.request import pathname2url
+
+    return urllib.parse.urljoin("file://", pathname2url(absolute))
 
 
 def _url_basename(url: str) -> str:
@@ -1013,7 +1027,9 @@ def _url_filesystem_path(url: str) -> str:
     parts = _urlsplit(url)
     if parts is None:
         return ""
-    return urllib.request.url2pathname(parts.path)
+    from urllib.request import url2pathname
+
+    return url2pathname(parts.path)
 
 
 def _repository_name(url: str) -> str | None:
