@@ -24,6 +24,7 @@ from parity.engine.interpreters import (
     choose_interpreter,
     find_interpreters,
     image_facts,
+    probe_chosen_interpreter,
     scout_container,
 )
 from parity.engine.probe_container import ProbeRequest, run_probe
@@ -169,6 +170,66 @@ def test_the_default_interpreter_is_what_the_image_runs(
 ) -> None:
     chosen = choose_interpreter(engine, built(name))
     assert chosen.path == DEFAULT_CHOICE[name]
+
+
+# Images whose likely interpreter (the --python given, the python their command runs, else
+# python3 on PATH) is not the one chosen: their probe needs a second container.
+SECOND_CONTAINER = {"py27-only"}
+
+
+@pytest.mark.parametrize("name", list(CONTEXTS))
+def test_the_probe_container_is_the_scout(
+    engine: Any, built: Callable[[str], str], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interpreter is chosen in the probe's own container before it starts: one container
+    when the likely interpreter is the one chosen, a second only when it is not; the same
+    choice as a scout container makes, and the probe runs it."""
+    image = built(name)
+    created: list[str] = []
+    create = engine.api.create_container
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        created.append(kwargs["entrypoint"][0])
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(engine.api, "create_container", counting)
+    facts = image_facts(engine, image)
+    chosen: list[str] = []
+    request = ProbeRequest(image=image)
+    run = probe_chosen_interpreter(
+        engine, request, PROBE_SOURCE, facts, lambda candidate: chosen.append(candidate.path)
+    )
+    assert chosen == [DEFAULT_CHOICE[name]]
+    probed = parse_probe_output(run.stdout, kind="image", ref=image, description=name)
+    assert probed.interpreter is not None
+    assert probed.interpreter.executable == DEFAULT_CHOICE[name]
+    assert run.interpreter in (DEFAULT_CHOICE[name], created[0])
+    if name in SECOND_CONTAINER:
+        assert created == [created[0], DEFAULT_CHOICE[name]]
+    else:
+        assert len(created) == 1, created
+
+
+def test_a_named_python_is_the_probe_container_s_interpreter(
+    engine: Any, built: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--python python3.9 in an image with two Pythons: one container, created for it."""
+    image = built("two-pythons")
+    created: list[str] = []
+    create = engine.api.create_container
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        created.append(kwargs["entrypoint"][0])
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(engine.api, "create_container", counting)
+    request = ProbeRequest(image=image, python="python3.9")
+    run = probe_chosen_interpreter(
+        engine, request, PROBE_SOURCE, image_facts(engine, image), lambda candidate: None
+    )
+    probed = parse_probe_output(run.stdout, kind="image", ref=image, description="two")
+    assert probed.interpreter is not None and probed.interpreter.version.startswith("3.9")
+    assert created == ["python3.9"]
 
 
 def test_venvs_on_path_resolve_inside_the_image(

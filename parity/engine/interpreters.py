@@ -1,9 +1,10 @@
 """The engine side of finding an image's interpreters: its files through the archive API.
 
-parity creates a container (never started) and asks the engine's archive API about
-candidate paths (``HEAD /containers/{id}/archive``: one stat, no file body, a few
-milliseconds each). The engine resolves symbolic links inside the container's root, never
-the host's. The rules that choose among the candidates are
+parity reads the files of a container that has not started (the probe's own container,
+created for the likely interpreter, or a scout container that never starts): the engine's
+archive API answers about candidate paths (``HEAD /containers/{id}/archive``: one stat, no
+file body, a few milliseconds each). The engine resolves symbolic links inside the
+container's root, never the host's. The rules that choose among the candidates are
 :mod:`parity.probe.interpreter_choice`'s (pure).
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from parity.engine.client import api_of
 from parity.engine.errors import APIError, EngineAPIError, ImageNotFound, NotFound
@@ -24,9 +26,14 @@ from parity.probe.interpreter_choice import (
     InterpreterCandidate,
     OtherEnvironment,
     find_other_environments,
+    likely_interpreter,
     list_interpreters,
     locate_interpreter,
+    runs_as,
 )
+
+if TYPE_CHECKING:
+    from parity.engine.probe_container import ProbeRequest, ProbeRun
 
 _CHUNK = 1024 * 1024
 _DRAIN_LIMIT = 64 * 1024
@@ -207,6 +214,34 @@ def choose_interpreter(
     facts = image_facts(client, image, environment)
     with scout_container(client, image, platform=platform) as files:
         return locate_interpreter(files, facts, python)
+
+
+def probe_chosen_interpreter(
+    client: Any,
+    request: ProbeRequest,
+    source: str,
+    facts: ImageFacts,
+    on_choice: Callable[[InterpreterCandidate], None],
+) -> ProbeRun:
+    """Run the probe with the interpreter the image's application runs (or ``--python``).
+
+    The probe container is created for the likely interpreter and the choice is made in
+    its own files before it starts (no scout container); only when the choice is another
+    interpreter is a second container created for it. Either way one container starts.
+    ``facts`` are the image's (with the probe's environment); ``on_choice`` hears the choice
+    before the probe runs.
+    """
+    from parity.engine.probe_container import prepared_probe, run_probe
+
+    likely = likely_interpreter(facts, request.python)
+    with prepared_probe(client, request, likely, source) as probe:
+        files = ContainerFiles(api_of(client), probe.container_id, request.subject)
+        candidate = locate_interpreter(files, facts, request.python)
+        on_choice(candidate)
+        run = probe.run() if runs_as(files, facts, likely, candidate) else None
+    if run is not None:
+        return run
+    return run_probe(client, replace(request, python=candidate.path), source)
 
 
 def other_environments(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,78 +87,110 @@ def run_probe(client: Any, request: ProbeRequest, source: str) -> ProbeRun:
 
 def _run_once(client: Any, request: ProbeRequest, interpreter: str, source: str) -> ProbeRun | None:
     """One container run; None when ``interpreter`` is not found in the image."""
+    with prepared_probe(client, request, interpreter, source) as probe:
+        return probe.run()
+
+
+class PreparedProbe:
+    """A probe container created for ``interpreter`` and not yet started.
+
+    Its files can be read through the archive API (``container_id``) before :meth:`run`
+    starts it; :func:`prepared_probe` removes it unless it ran.
+    """
+
+    def __init__(
+        self, api: Any, request: ProbeRequest, interpreter: str, container_id: str
+    ) -> None:
+        self.api = api
+        self.request = request
+        self.interpreter = interpreter
+        self.container_id = container_id
+        self.done = False  # it ran to its end: the engine removes it (auto-remove)
+
+    def run(self) -> ProbeRun | None:
+        """Start it and read what the probe prints; None when the interpreter is not there."""
+        api, request, container_id = self.api, self.request, self.container_id
+        with _engine_errors(request):
+            stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+            try:
+                api.start(container_id)
+            except APIError as error:
+                if _is_not_found(error):
+                    return None
+                raise
+            stdout, stderr = read_probe_output(
+                stream, request.limits, request.subject, lambda: _remove_quietly(api, container_id)
+            )
+            self.done = True
+            return ProbeRun(stdout, stderr, self.interpreter)
+
+
+@contextmanager
+def prepared_probe(
+    client: Any, request: ProbeRequest, interpreter: str, source: str
+) -> Iterator[PreparedProbe]:
+    """The probe container for ``interpreter``, created and not started; removed on the way
+    out unless it ran (a removal that fails after a clean run is an EngineError)."""
     api = api_of(client)
     # Named before it exists: an interruption while the engine creates it (before its ID
     # comes back) can still remove it by name.
     name = container_name("probe")
-    state: dict[str, str] = {}
+    probe: PreparedProbe | None = None
     try:
-        run = _create_and_read(api, request, interpreter, source, name, state)
+        with _engine_errors(request):
+            container_id = str(_create(api, request, interpreter, source, name)["Id"])
+        probe = PreparedProbe(api, request, interpreter, container_id)
+        yield probe
     except BaseException:
-        if "done" not in state:
+        if probe is None or not probe.done:
             # Never started (auto-remove does not apply) or interrupted: remove it ourselves.
             # A removal that fails must not hide the error on its way out.
-            _remove_quietly(api, state.get("id", name))
+            _remove_quietly(api, probe.container_id if probe is not None else name)
         raise
-    if "done" not in state:
-        problem = _remove_quietly(api, state.get("id", name))
+    if not probe.done:
+        problem = _remove_quietly(api, probe.container_id)
         if problem is not None:
             raise EngineError(
                 f"{request.subject}: could not remove the probe container {name}: {problem} "
                 "(the next run removes it)"
             )
-    return run
 
 
-def _create_and_read(
-    api: Any,
-    request: ProbeRequest,
-    interpreter: str,
-    source: str,
-    name: str,
-    state: dict[str, str],
-) -> ProbeRun | None:
+def _create(api: Any, request: ProbeRequest, interpreter: str, source: str, name: str) -> Any:
     limits = request.limits
+    host_config = api.create_host_config(
+        network_mode="none",
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        read_only=True,
+        tmpfs={"/tmp": f"rw,noexec,nosuid,size={limits.tmpfs_size}"},
+        pids_limit=limits.pids,
+        mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes,
+        auto_remove=True,
+    )
+    return api.create_container(
+        request.image,
+        name=name,
+        command=["-c", source],
+        entrypoint=[interpreter],
+        environment=dict(request.environment),
+        labels=parity_labels(),
+        network_disabled=True,
+        host_config=host_config,
+        platform=request.platform,
+        working_dir="/",
+        stdin_open=False,
+        tty=False,
+        use_config_proxy=False,
+    )
+
+
+@contextmanager
+def _engine_errors(request: ProbeRequest) -> Iterator[None]:
+    """The engine's errors during a probe, as parity's."""
     try:
-        host_config = api.create_host_config(
-            network_mode="none",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            read_only=True,
-            tmpfs={"/tmp": f"rw,noexec,nosuid,size={limits.tmpfs_size}"},
-            pids_limit=limits.pids,
-            mem_limit=limits.memory_bytes,
-            memswap_limit=limits.memory_bytes,
-            auto_remove=True,
-        )
-        created = api.create_container(
-            request.image,
-            name=name,
-            command=["-c", source],
-            entrypoint=[interpreter],
-            environment=dict(request.environment),
-            labels=parity_labels(),
-            network_disabled=True,
-            host_config=host_config,
-            platform=request.platform,
-            working_dir="/",
-            stdin_open=False,
-            tty=False,
-            use_config_proxy=False,
-        )
-        container_id = state["id"] = str(created["Id"])
-        stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
-        try:
-            api.start(container_id)
-        except APIError as error:
-            if _is_not_found(error):
-                return None
-            raise
-        stdout, stderr = read_probe_output(
-            stream, limits, request.subject, lambda: _remove_quietly(api, container_id)
-        )
-        state["done"] = "1"
-        return ProbeRun(stdout, stderr, interpreter)
+        yield
     except NotFound as error:
         raise ProbeError(f"{request.subject}: not found: {_explain(error)}") from error
     except APIError as error:

@@ -261,6 +261,28 @@ def locate_interpreter(
     raise _not_found(files, directories, "no python3 or python")
 
 
+def likely_interpreter(facts: ImageFacts, python: str | None = None) -> str:
+    """The interpreter the probe container is created for before any file is read: the
+    ``--python`` given, else the Python the image's command runs, else ``python3``.
+
+    A name is looked up on PATH by the runtime as by :func:`which`; a relative path (which
+    the runtime would read from ``/``, not the working directory) is never the answer.
+    """
+    for name in (python, python_program(facts.program)):
+        if name and (name.startswith("/") or "/" not in name):
+            return name
+    return DEFAULT_NAMES[0]
+
+
+def runs_as(
+    files: FileAccess, facts: ImageFacts, name: str, candidate: InterpreterCandidate
+) -> bool:
+    """Whether a container created for ``name`` runs ``candidate`` (the runtime's lookup of
+    ``name`` on the image's PATH finds that very path)."""
+    found = which(files, facts.search_path, name)
+    return found is not None and found.path == candidate.path
+
+
 def _with_reason(candidate: InterpreterCandidate, reason: str) -> InterpreterCandidate:
     return replace(candidate, reason=reason)
 

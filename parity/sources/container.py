@@ -314,8 +314,8 @@ class ContainerProber:
 
         ``label`` names the image in messages (the reference the user gave).
         """
-        from parity.engine.interpreters import choose_interpreter, image_facts
-        from parity.engine.probe_container import ProbeRequest, run_probe
+        from parity.engine.interpreters import image_facts, probe_chosen_interpreter
+        from parity.engine.probe_container import ProbeRequest
         from parity.probe.parse import PROBE_SOURCE
 
         self._emit(ProbeEvent("probe", detail=_short(image_id)))
@@ -329,17 +329,15 @@ class ContainerProber:
         )
         facts = image_facts(self.client, image_id, self.options.environment)
         self._require_runnable(facts.architecture, request.subject)
-        # The interpreter the application runs with, found in the image's files (a container
-        # created, never started): the one start is the probe's own.
-        candidate = choose_interpreter(
+        # The interpreter the application runs with, found in the image's files (read in the
+        # probe's container before it starts): the one start is the probe's own.
+        run = probe_chosen_interpreter(
             self.client,
-            image_id,
-            self.options.python,
-            environment=self.options.environment,
-            platform=self.options.build.platform,
+            request,
+            PROBE_SOURCE,
+            facts,
+            lambda candidate: self._chose(image_id, candidate),
         )
-        self._chose(image_id, candidate)
-        run = run_probe(self.client, replace(request, python=candidate.path), PROBE_SOURCE)
         if not run.stdout.strip():
             stderr = run.stderr.decode("utf-8", "replace").strip().splitlines()
             last = stderr[-1] if stderr else "no output at all"
