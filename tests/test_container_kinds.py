@@ -172,6 +172,20 @@ def test_the_default_interpreter_is_what_the_image_runs(
     assert chosen.path == DEFAULT_CHOICE[name]
 
 
+@pytest.fixture
+def created(engine: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The interpreter (entrypoint) of every container parity's engine client creates."""
+    entrypoints: list[str] = []
+    create = engine.api.create_container
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        entrypoints.append(kwargs["entrypoint"][0])
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(engine.api, "create_container", recording)
+    return entrypoints
+
+
 # Images whose likely interpreter (the --python given, the python their command runs, else
 # python3 on PATH) is not the one chosen: their probe needs a second container.
 SECOND_CONTAINER = {"py27-only"}
@@ -179,20 +193,12 @@ SECOND_CONTAINER = {"py27-only"}
 
 @pytest.mark.parametrize("name", list(CONTEXTS))
 def test_the_probe_container_is_the_scout(
-    engine: Any, built: Callable[[str], str], name: str, monkeypatch: pytest.MonkeyPatch
+    engine: Any, built: Callable[[str], str], name: str, created: list[str]
 ) -> None:
     """The interpreter is chosen in the probe's own container before it starts: one container
     when the likely interpreter is the one chosen, a second only when it is not; the same
     choice as a scout container makes, and the probe runs it."""
     image = built(name)
-    created: list[str] = []
-    create = engine.api.create_container
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        created.append(kwargs["entrypoint"][0])
-        return create(*args, **kwargs)
-
-    monkeypatch.setattr(engine.api, "create_container", counting)
     facts = image_facts(engine, image)
     chosen: list[str] = []
     request = ProbeRequest(image=image)
@@ -211,18 +217,10 @@ def test_the_probe_container_is_the_scout(
 
 
 def test_a_named_python_is_the_probe_container_s_interpreter(
-    engine: Any, built: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    engine: Any, built: Callable[[str], str], created: list[str]
 ) -> None:
     """--python python3.9 in an image with two Pythons: one container, created for it."""
     image = built("two-pythons")
-    created: list[str] = []
-    create = engine.api.create_container
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        created.append(kwargs["entrypoint"][0])
-        return create(*args, **kwargs)
-
-    monkeypatch.setattr(engine.api, "create_container", counting)
     request = ProbeRequest(image=image, python="python3.9")
     run = probe_chosen_interpreter(
         engine, request, PROBE_SOURCE, image_facts(engine, image), lambda candidate: None
