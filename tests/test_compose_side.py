@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,3 +121,32 @@ def test_all_services_checks_each_python_service_and_names_the_skipped(
         "debug": "its profile is not enabled",
     }
     assert "skipped service static: no Python in its image" in result.stderr
+
+
+def test_dockerfile_inline_is_what_the_service_is_built_from(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    """build.dockerfile_inline wins over the context's Dockerfile, as compose builds it."""
+    base_image("3.9")
+    base_image("3.11")
+    project = tmp_path / f"inline{uuid.uuid4().hex[:8]}"
+    project.mkdir()
+    (project / "Dockerfile").write_text("FROM python:3.11-slim\n", encoding="utf-8")
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  app:\n"
+        "    build:\n"
+        "      context: .\n"
+        "      dockerfile_inline: |\n"
+        "        FROM python:3.9-slim\n"
+        "        ENV PARITY_INLINE=1\n",
+        encoding="utf-8",
+    )
+    try:
+        snapshot = probe(project, "app", tmp_path)
+        assert snapshot["interpreter"]["version"].startswith("3.9.")
+        assert not list(Path(tempfile.gettempdir()).glob("parity-inline-*"))
+    finally:
+        for image in docker_client.api.images(name=f"{project.name}-*"):
+            for tag in image.get("RepoTags") or ():
+                docker_client.api.remove_image(tag)

@@ -132,7 +132,7 @@ def _dockerfile_build(container: SourceRef, context: str | None) -> tuple[str, s
             if compose_file is None:
                 return None
             build = service(load_compose(compose_file), name).build
-            if build is not None and build.is_local:
+            if build is not None and build.is_local and build.dockerfile_inline is None:
                 return build.dockerfile, build.context
     except ParityError:
         return None  # the check itself says what is wrong with the side

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,8 @@ class ContainerProber:
                     labels=_compose_labels(project, chosen.name),
                 )
             )
-            image_id = prober.build(build.context, build.dockerfile, tag=chosen.image_name or None)
+            with _dockerfile_of(build) as dockerfile:
+                image_id = prober.build(build.context, dockerfile, tag=chosen.image_name or None)
             description = f"image {_short(image_id)} built for {where}"
         elif chosen.image:
             image_id = prober.image_id(chosen.image)
@@ -402,6 +404,22 @@ def display_path(path: str, start: str | None = None) -> str:
     except ValueError:
         return path
     return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+
+
+@contextmanager
+def _dockerfile_of(build: Any) -> Iterator[str]:
+    """The Dockerfile compose builds a service from: its file, or its ``dockerfile_inline``
+    text written to a file outside the context for the build (and removed after it)."""
+    if build.dockerfile_inline is None:
+        yield build.dockerfile
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="parity-inline-") as folder:
+        path = os.path.join(folder, "Dockerfile")
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(build.dockerfile_inline)
+        yield path
 
 
 def _compose_labels(project: Any, service_name: str) -> dict[str, str]:
