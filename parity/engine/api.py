@@ -21,6 +21,7 @@ import contextlib
 import json
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -194,7 +195,10 @@ class _Connection:
     """One connection to the engine, for one request."""
 
     def __init__(self, address: Address, timeout: float | None, tls: Any = None) -> None:
+        self.host: str = f"{address.host}:{address.port}"
         if address.path:
+            if sys.platform == "win32":  # stdlib_address gives no socket path there
+                raise OSError("Unix sockets are not available on Windows")
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.settimeout(timeout)
@@ -211,7 +215,6 @@ class _Connection:
                 except BaseException:
                     sock.close()
                     raise
-            self.host = f"{address.host}:{address.port}"
         self.sock: socket.socket | None = sock
         self.fp: BinaryIO = sock.makefile("rb")
 
