@@ -150,3 +150,38 @@ def test_dockerfile_inline_is_what_the_service_is_built_from(
         for image in docker_client.api.images(name=f"{project.name}-*"):
             for tag in image.get("RepoTags") or ():
                 docker_client.api.remove_image(tag)
+
+
+def test_the_service_s_command_decides_its_python(
+    tmp_path: Path, base_image: Any, docker_client: Any
+) -> None:
+    """A service whose command runs a venv's Python that the image's own CMD does not:
+    parity probes the venv for that service, the image's python3 for the other."""
+    base_image("3.11")
+    project = tmp_path / f"cmd{uuid.uuid4().hex[:8]}"
+    project.mkdir()
+    (project / "Dockerfile").write_text(
+        "FROM python:3.11-slim\n"
+        "RUN python3 -m venv --without-pip /opt/venv\n"
+        'CMD ["python3", "-c", "pass"]\n',
+        encoding="utf-8",
+    )
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  plain:\n"
+        "    build: .\n"
+        "  app:\n"
+        "    build: .\n"
+        "    command: /opt/venv/bin/python -c pass\n",
+        encoding="utf-8",
+    )
+    try:
+        assert (
+            probe(project, "app", tmp_path)["interpreter"]["executable"] == "/opt/venv/bin/python"
+        )
+        plain = probe(project, "plain", tmp_path)
+        assert plain["interpreter"]["executable"] == "/usr/bin/python3"
+    finally:
+        for image in docker_client.api.images(name=f"{project.name}-*"):
+            for tag in image.get("RepoTags") or ():
+                docker_client.api.remove_image(tag)

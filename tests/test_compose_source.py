@@ -133,6 +133,7 @@ def test_awesome_compose_flask_mysql() -> None:
             active=True,
             declared_at=Location(str(path), 2),
             image_name="mariadb:10-focal",
+            command=("--default-authentication-plugin=mysql_native_password",),
         ),
         ComposeService(
             name="backend",
@@ -1042,3 +1043,71 @@ def test_env_file_parsing_matches_docker_compose(
         assert theirs is None, f"compose read it ({theirs}); parity said {error}"
         return
     assert theirs == ours, stderr
+
+
+COMMANDS_COMPOSE = """\
+services:
+  base:
+    image: parity-test/any
+    command: python -m app --port "8000"
+    working_dir: /srv
+  listed:
+    extends: base
+    entrypoint: ["/opt/venv/bin/python"]
+    command: ["-m", "app"]
+  shell:
+    image: parity-test/any
+    entrypoint: /bin/sh -c
+    command: "exec python main.py"
+  plain:
+    image: parity-test/any
+"""
+COMMANDS_EXPECTED = {
+    "base": (None, ("python", "-m", "app", "--port", "8000"), "/srv"),
+    "listed": (("/opt/venv/bin/python",), ("-m", "app"), "/srv"),
+    "shell": (("/bin/sh", "-c"), ("exec", "python", "main.py"), None),  # compose splits it
+    "plain": (None, None, None),
+}
+
+
+def test_entrypoint_command_and_working_dir_as_compose_reads_them(tmp_path: pathlib.Path) -> None:
+    """A service's entrypoint/command/working_dir (how it runs its image, which decides its
+    Python): the built-in reader and compose's own model agree."""
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(COMMANDS_COMPOSE, encoding="utf-8")
+    readers = [load_compose(str(compose_file), environ={})]
+    if find_compose_cli(os.environ) is not None:
+        from parity.sources.compose import load_project
+
+        readers.append(load_project(str(tmp_path), str(compose_file)))
+    for project in readers:
+        found = {
+            item.name: (item.entrypoint, item.command, item.working_dir)
+            for item in project.services
+        }
+        assert found == COMMANDS_EXPECTED, project.reader
+        assert by_name(project)["plain"].runs is None
+        runs = by_name(project)["listed"].runs
+        assert runs is not None
+        config = runs.apply({"Entrypoint": ["tini", "--"], "Cmd": ["gunicorn"], "WorkingDir": "/"})
+        assert config == {
+            "Entrypoint": ["/opt/venv/bin/python"],
+            "Cmd": ["-m", "app"],
+            "WorkingDir": "/srv",
+        }
+
+
+def test_an_entrypoint_alone_clears_the_image_s_command() -> None:
+    """As `docker run --entrypoint` and compose: the image's CMD does not follow a new
+    entrypoint; a command alone keeps the image's entrypoint."""
+    from parity.probe.interpreter_choice import RunOverrides
+
+    image = {"Entrypoint": ["tini", "--"], "Cmd": ["python", "app.py"]}
+    assert RunOverrides(entrypoint=("/venv/bin/gunicorn",)).apply(image) == {
+        "Entrypoint": ["/venv/bin/gunicorn"],
+        "Cmd": [],
+    }
+    assert RunOverrides(command=("python3", "x.py")).apply(image) == {
+        "Entrypoint": ["tini", "--"],
+        "Cmd": ["python3", "x.py"],
+    }

@@ -25,6 +25,7 @@ from parity.probe.interpreter_choice import (
     ImageFacts,
     InterpreterCandidate,
     OtherEnvironment,
+    RunOverrides,
     find_other_environments,
     likely_interpreter,
     list_interpreters,
@@ -176,8 +177,13 @@ def _short(image: str) -> str:
     return image.split(":", 1)[1][:12] if image.startswith("sha256:") else image
 
 
-def image_facts(client: Any, image: str, overrides: Mapping[str, str] | None = None) -> ImageFacts:
-    """The image's config (``docker image inspect``) as ImageFacts."""
+def image_facts(
+    client: Any,
+    image: str,
+    overrides: Mapping[str, str] | None = None,
+    runs: RunOverrides | None = None,
+) -> ImageFacts:
+    """The image's config (``docker image inspect``) as ImageFacts (run as ``runs`` says)."""
     try:
         attrs = api_of(client).inspect_image(image)
     except ImageNotFound as error:
@@ -189,7 +195,7 @@ def image_facts(client: Any, image: str, overrides: Mapping[str, str] | None = N
             f"image {image}: lost the connection to the engine ({type(error).__name__})"
         ) from error
     return ImageFacts.from_config(
-        attrs.get("Config") or {}, str(attrs.get("Architecture") or ""), overrides
+        attrs.get("Config") or {}, str(attrs.get("Architecture") or ""), overrides, runs
     )
 
 

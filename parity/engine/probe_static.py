@@ -17,7 +17,11 @@ from parity.engine.client import api_of
 from parity.engine.interpreters import image_facts, scout_container
 from parity.model import Environment
 from parity.probe.image_reader import ImageReader
-from parity.probe.interpreter_choice import InterpreterCandidate, locate_interpreter
+from parity.probe.interpreter_choice import (
+    InterpreterCandidate,
+    RunOverrides,
+    locate_interpreter,
+)
 
 STATIC_TIMEOUT_SECONDS = 120.0
 
@@ -30,10 +34,11 @@ def static_probe_output(
     environment: Mapping[str, str] | None = None,
     platform: str | None = None,
     timeout: float = STATIC_TIMEOUT_SECONDS,
+    runs: RunOverrides | None = None,
 ) -> tuple[bytes, InterpreterCandidate]:
     """What the probe would print for ``image``, read from its files without starting it,
     and the interpreter it was read for (chosen as a run would choose it)."""
-    facts = image_facts(client, image, environment or {})
+    facts = image_facts(client, image, environment or {}, runs)
     kernel = _kernel_release(client)
     deadline = time.monotonic() + timeout
     with scout_container(client, image, platform=platform, deadline=deadline) as files:

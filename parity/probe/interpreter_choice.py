@@ -75,6 +75,29 @@ class InterpreterCandidate:
 
 
 @dataclass(frozen=True)
+class RunOverrides:
+    """How a container runs its image instead of the image's own settings (a compose
+    service's ``entrypoint:``, ``command:`` and ``working_dir:``); None: the image's."""
+
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    working_dir: str | None = None
+
+    def apply(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """An image ``Config`` as the container runs it: an entrypoint that is set clears
+        the image's command (as ``docker run --entrypoint`` and compose do)."""
+        result = dict(config)
+        if self.entrypoint is not None:
+            result["Entrypoint"] = list(self.entrypoint)
+            result["Cmd"] = list(self.command or ())
+        elif self.command is not None:
+            result["Cmd"] = list(self.command)
+        if self.working_dir:
+            result["WorkingDir"] = self.working_dir
+        return result
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """What an image or container config says about how its process runs."""
 
@@ -94,8 +117,12 @@ class ImageFacts:
         config: Mapping[str, Any],
         architecture: str = "",
         overrides: Mapping[str, str] | None = None,
+        runs: RunOverrides | None = None,
     ) -> ImageFacts:
-        """From an image's or container's ``Config`` (``docker inspect``)."""
+        """From an image's or container's ``Config`` (``docker inspect``), run as ``runs``
+        says (a compose service's command), with ``overrides`` in its environment."""
+        if runs is not None:
+            config = runs.apply(config)
         env = parse_env(config.get("Env") or ())
         env.update(overrides or {})
         entrypoint = config.get("Entrypoint") or []

@@ -24,12 +24,16 @@ import itertools
 import math
 import os
 import re
+import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Union
+from typing import TYPE_CHECKING, TypeVar, Union
 
 import yaml
+
+if TYPE_CHECKING:
+    from parity.probe.interpreter_choice import RunOverrides
 
 from parity.errors import SourceError
 from parity.model import Location
@@ -93,6 +97,18 @@ class ComposeService:
     active: bool
     declared_at: Location
     image_name: str = ""  # the image compose runs: ``image:``, else ``<project>-<service>``
+    entrypoint: tuple[str, ...] | None = None  # None: the image's own
+    command: tuple[str, ...] | None = None
+    working_dir: str | None = None
+
+    @property
+    def runs(self) -> RunOverrides | None:
+        """How the service runs its image, where it says otherwise than the image."""
+        if self.entrypoint is None and self.command is None and not self.working_dir:
+            return None
+        from parity.probe.interpreter_choice import RunOverrides
+
+        return RunOverrides(self.entrypoint, self.command, self.working_dir or None)
 
 
 @dataclass(frozen=True)
@@ -260,6 +276,11 @@ def _project_from_model(
                 active=service_name in active_names,
                 declared_at=where,
                 image_name=image or f"{name}-{service_name}",
+                entrypoint=_model_words(raw.get("entrypoint")),
+                command=_model_words(raw.get("command")),
+                working_dir=raw.get("working_dir")
+                if isinstance(raw.get("working_dir"), str)
+                else None,
             )
         )
     return ComposeProject(
@@ -269,6 +290,20 @@ def _project_from_model(
         name=name,
         reader=reader,
     )
+
+
+def _model_string(raw: object) -> str | None:
+    return raw if isinstance(raw, str) else None
+
+
+def _model_words(raw: object) -> tuple[str, ...] | None:
+    """``entrypoint``/``command`` of compose's model: a list of words (compose has split a
+    string already), or None when the service leaves the image's."""
+    if isinstance(raw, list):
+        return tuple(str(word) for word in raw)
+    if isinstance(raw, str):
+        return tuple(shlex.split(raw))
+    return None
 
 
 def _model_build(raw: object, secrets: Mapping[str, object]) -> ComposeBuild | None:
@@ -782,6 +817,9 @@ class _ServiceDef:
     profiles: tuple[str, ...] = ()
     platform: str | None = None
     extends: _Extends | None = None
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    working_dir: str | None = None
 
 
 def _services_mapping(document: _Document) -> dict[str, _Yaml]:
@@ -841,10 +879,16 @@ def _merge(base: _ServiceDef, override: _ServiceDef) -> _ServiceDef:
         profiles=base.profiles + override.profiles,
         platform=_pick(override.platform, base.platform),
         extends=None,
+        entrypoint=_pick(override.entrypoint, base.entrypoint),
+        command=_pick(override.command, base.command),
+        working_dir=_pick(override.working_dir, base.working_dir),
     )
 
 
-def _pick(override: str | None, base: str | None) -> str | None:
+_T = TypeVar("_T")
+
+
+def _pick(override: _T | None, base: _T | None) -> _T | None:
     return base if override is None else override
 
 
@@ -884,7 +928,19 @@ class _ServiceParser:
             profiles=self._strings(raw.get("profiles"), (*self.path, "profiles")),
             platform=self._optional_string(raw, "platform"),
             extends=self._extends(raw.get("extends")),
+            entrypoint=self._command(raw.get("entrypoint"), (*self.path, "entrypoint")),
+            command=self._command(raw.get("command"), (*self.path, "command")),
+            working_dir=self._optional_string(raw, "working_dir"),
         )
+
+    def _command(self, value: _Yaml, path: _Path) -> tuple[str, ...] | None:
+        """``entrypoint``/``command``: a list of words, or a string split as a shell would."""
+        if isinstance(value, str):
+            try:
+                return tuple(shlex.split(value))
+            except ValueError as error:
+                raise self._error(path, f"cannot be split into words ({error})") from None
+        return None if value is None else self._strings(value, path)
 
     def _error(self, path: _Path, message: str) -> ComposeError:
         return ComposeError(f"{_dotted(path)} {message}", self.document.location(path))
@@ -1051,6 +1107,9 @@ def _finish_service(
         platform=definition.platform,
         active=active,
         declared_at=definition.declared_at,
+        entrypoint=definition.entrypoint,
+        command=definition.command,
+        working_dir=definition.working_dir,
     )
 
 

@@ -15,7 +15,7 @@ from parity.errors import ParityError, ProbeError, SourceError
 from parity.model import Environment
 
 if TYPE_CHECKING:
-    from parity.probe.interpreter_choice import OtherEnvironment
+    from parity.probe.interpreter_choice import OtherEnvironment, RunOverrides
 
 
 class ContainerSourceError(SourceError):
@@ -32,6 +32,7 @@ class ContainerOptions:
     use_cache: bool = True
     limits: ProbeLimits = field(default_factory=ProbeLimits)
     static: bool = False  # read the image's files; start no process in it
+    runs: RunOverrides | None = None  # a compose service's entrypoint/command/working_dir
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class ContainerProber:
                 ) from None
         chosen = service(project, name)
         environment = {key: value for key, value in chosen.environment if value is not None}
-        prober = self.with_environment(environment, chosen.platform)
+        prober = self.with_environment(environment, chosen.platform, chosen.runs)
         where = f"service {chosen.name} of {display_path(project.path)}"
         if chosen.build is not None and chosen.build.is_local:
             build = chosen.build
@@ -162,13 +163,15 @@ class ContainerProber:
         return prober._probe(image_id, kind="compose", ref=ref, description=description)
 
     def with_environment(
-        self, environment: Mapping[str, str], platform: str | None
+        self, environment: Mapping[str, str], platform: str | None, runs: RunOverrides | None
     ) -> ContainerProber:
-        """A prober sharing this one's connection, probing with ``environment``."""
+        """A prober sharing this one's connection, probing with ``environment``, choosing
+        the interpreter as the container runs (``runs``: a compose service's command)."""
         build = self.options.build
         if platform and not build.platform:
             build = replace(build, platform=platform)
-        return self._sibling(replace(self.options, environment=environment, build=build))
+        options = replace(self.options, environment=environment, build=build, runs=runs)
+        return self._sibling(options)
 
     def with_build(self, build: BuildOptions) -> ContainerProber:
         return self._sibling(replace(self.options, build=build))
@@ -206,6 +209,8 @@ class ContainerProber:
         from parity.probe.parse import PROBE_SOURCE, parse_probe_output
 
         method = PROBE_SOURCE + ("\0static" if self.options.static else "")
+        if self.options.runs is not None:  # the interpreter chosen depends on how it runs
+            method += f"\0runs={self.options.runs!r}"
         key = probe_key(image_id, self.options.python, self.options.environment, method)
         if self.options.use_cache:
             cached = self.cache.get(key)
@@ -250,6 +255,7 @@ class ContainerProber:
             environment=self.options.environment,
             platform=self.options.build.platform,
             timeout=max(self.options.limits.timeout_seconds, 120.0),
+            runs=self.options.runs,
         )
         self._chose(image_id, candidate)
         return output
@@ -329,7 +335,7 @@ class ContainerProber:
             limits=self.options.limits,
             label=label or f"image {_short(image_id)}",
         )
-        facts = image_facts(self.client, image_id, self.options.environment)
+        facts = image_facts(self.client, image_id, self.options.environment, self.options.runs)
         self._require_runnable(facts.architecture, request.subject)
         # The interpreter the application runs with, found in the image's files (read in the
         # probe's container before it starts): the one start is the probe's own.
