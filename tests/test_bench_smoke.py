@@ -98,7 +98,7 @@ def test_targets_are_reported_with_their_limits(bench_run: dict[str, Any]) -> No
         "small cold / by hand",
         "large cold - small cold",
         "10 MB context warm / docker run python -c pass",
-        "check after the user's build / small cold",
+        "check after the user's build / (warm build + cold image check)",
         "compare() 300 x 300",
         "parity --version / python -c pass",
         "build steps run by a check after the user's build",
