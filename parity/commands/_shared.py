@@ -245,6 +245,30 @@ def context_venvs(
     return venvs
 
 
+def dockerfile_build(container: SourceRef, context: str | None) -> tuple[str, str] | None:
+    """(Dockerfile, context) the container side builds from; None for an existing image."""
+    from parity.errors import ParityError
+    from parity.sources.container import resolve_dockerfile
+
+    try:
+        if container.kind == "dockerfile":
+            folder, dockerfile = resolve_dockerfile(container.ref)
+            return dockerfile, context or folder
+        if container.kind == "compose":
+            from parity.sources.compose import find_compose_file, load_compose, service
+
+            name, _, path = container.ref.partition("@")
+            compose_file = path or find_compose_file(".", search_parents=True)
+            if compose_file is None:
+                return None
+            build = service(load_compose(compose_file), name).build
+            if build is not None and build.is_local and build.dockerfile_inline is None:
+                return build.dockerfile, build.context
+    except ParityError:
+        return None  # the check itself says what is wrong with the side
+    return None
+
+
 def context_notes(dockerfile: str, context: str) -> list[str]:
     """The layer-order lesson and the large-context note, when they apply."""
     from parity.dockerfile import (

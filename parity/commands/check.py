@@ -11,6 +11,7 @@ from parity.commands._shared import (
     Deferred,
     context_notes,
     context_venvs,
+    dockerfile_build,
     load_pair,
     make_loader,
     markers_of,
@@ -94,7 +95,7 @@ def _context_findings(
     from parity.dockerfile import check_context
     from parity.output import output_requests
 
-    build = _dockerfile_build(container, args.settings.context)
+    build = dockerfile_build(container, args.settings.context)
     if build is None:
         return ()
     dockerfile, context = build
@@ -113,30 +114,6 @@ def _context_findings(
         for note in context_notes(dockerfile, context):
             progress.note(note)
     return findings.warnings
-
-
-def _dockerfile_build(container: SourceRef, context: str | None) -> tuple[str, str] | None:
-    """(Dockerfile, context) the container side builds from; None for an existing image."""
-    from parity.errors import ParityError
-    from parity.sources.container import resolve_dockerfile
-
-    try:
-        if container.kind == "dockerfile":
-            folder, dockerfile = resolve_dockerfile(container.ref)
-            return dockerfile, context or folder
-        if container.kind == "compose":
-            from parity.sources.compose import find_compose_file, load_compose, service
-
-            name, _, path = container.ref.partition("@")
-            compose_file = path or find_compose_file(".", search_parents=True)
-            if compose_file is None:
-                return None
-            build = service(load_compose(compose_file), name).build
-            if build is not None and build.is_local and build.dockerfile_inline is None:
-                return build.dockerfile, build.context
-    except ParityError:
-        return None  # the check itself says what is wrong with the side
-    return None
 
 
 def _check_all_services(

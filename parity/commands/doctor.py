@@ -200,8 +200,7 @@ def _build_context(
     """The build context, and what it takes in: the venv, the layer order, its size."""
     from dataclasses import replace
 
-    from parity.commands._shared import context_notes, context_venvs
-    from parity.commands.check import _dockerfile_build
+    from parity.commands._shared import context_notes, context_venvs, dockerfile_build
     from parity.detect import dockerfile_context
     from parity.dockerfile import check_context
 
@@ -213,7 +212,7 @@ def _build_context(
             return settings
         doctor.ok(f"build context: {context} ({why}; --context overrides)")
         settings = replace(settings, context=context)
-    build = _dockerfile_build(container, settings.context)
+    build = dockerfile_build(container, settings.context)
     if build is None:
         return settings
     dockerfile, context = build
