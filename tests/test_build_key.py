@@ -1,4 +1,4 @@
-"""Skipping a build when nothing that decides it changed (parity.engine.build_key).
+"""Skipping a build when nothing that decides it changed (parity.build_key).
 
 The engine tests build real images with ``docker buildx build`` through parity and count
 the build's own lines in the ``-v`` log: a skipped build shows none (no buildx ran).
@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from parity.dockerfile import DockerIgnore
-from parity.engine.build import BUILD_KEY_LABEL, image_name
-from parity.engine.build_key import (
+from parity.build_key import (
     RACY_SECONDS,
     context_entries,
     named_images,
     unkeyable_reason,
 )
+from parity.dockerfile import DockerIgnore
+from parity.engine.build import BUILD_KEY_LABEL, image_name
 from tests.helpers import run_parity
 
 # --- pure ----------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
+from parity.build_key import RACY_SECONDS
 from parity.engine.build import BUILD_KEY_LABEL, image_name
-from parity.engine.build_key import RACY_SECONDS
 from parity.sources.compose import load_project
 from tests.conftest import TEST_DATA, build_network
 from tests.helpers import run_parity

@@ -22,7 +22,7 @@ from parity.engine.errors import APIError, EngineAPIError, ImageNotFound, NotFou
 from parity.errors import BuildError
 
 if TYPE_CHECKING:
-    from parity.engine.build_key import BuildKey
+    from parity.build_key import BuildKey
 
 BUILD_KEY_LABEL = "io.parity.build-key"  # the key of the build that made the image
 
@@ -162,10 +162,10 @@ def _label(info: Mapping[str, Any]) -> str | None:
 def _build_key(
     client: Any, context_dir: str, dockerfile: str, text: str, options: BuildOptions
 ) -> BuildKey | None:
-    """The build's key (:mod:`parity.engine.build_key`), or None when it cannot have one."""
+    """The build's key (:mod:`parity.build_key`), or None when it cannot have one."""
     import time
 
-    from parity.engine.build_key import build_key, named_images, unkeyable_reason
+    from parity.build_key import build_key, named_images, unkeyable_reason
     from parity.engine.buildx import builder_identity
 
     if options.pull or options.no_cache or unkeyable_reason(text) is not None:
