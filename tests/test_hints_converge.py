@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,23 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 TOOLS_BIN = Path(sys.executable).parent  # uv, pipenv and poetry from the test extra
 HEADER = "To make the local side match the container:"
+
+
+@pytest.fixture
+def built_images(docker_client: Any) -> Iterator[set[str]]:
+    """The IDs of the images a test's checks built: removed after it."""
+    images: set[str] = set()
+    yield images
+    for image in images:
+        with contextlib.suppress(Exception):  # already gone
+            docker_client.images.remove(image, force=True)
+
+
+def _write(project: Path, files: Mapping[str, str]) -> None:
+    """A project's files, from dedented texts keyed by path."""
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(textwrap.dedent(text))
 
 
 def _tool(name: str) -> str:
@@ -217,14 +235,13 @@ UV_PROJECT = {
 
 
 def test_uv_multistage_project_converges_through_the_declaration(
-    tmp_path: Path, base_image: Any, docker_client: Any
+    tmp_path: Path, base_image: Any, built_images: set[str]
 ) -> None:
     base_image("3.11")
     uv = _tool("uv")
     project = tmp_path / "api"
     project.mkdir()
-    for name, text in UV_PROJECT.items():
-        (project / name).write_text(textwrap.dedent(text))
+    _write(project, UV_PROJECT)
     subprocess.run([uv, "lock", "-q"], cwd=project, check=True)
     subprocess.run([uv, "sync", "-q"], cwd=project, check=True, env=_activated(project, tmp_path))
     # By hand on the laptop: six as in the image (undeclared on both sides), an older idna,
@@ -235,24 +252,18 @@ def test_uv_multistage_project_converges_through_the_declaration(
         check=True,
         env=_activated(project, tmp_path),
     )
-    images: set[str] = set()
-    try:
-        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
-        assert code == 1
-        before = json.loads(stdout)
-        images.add(before["sides"][-1]["image_id"])
-        rows = {row["name"]: row for row in drift_rows(before)}
-        assert set(rows) == {"six", "idna", "iniconfig"}
-        assert rows["six"]["missing_from"] == ["declared"]  # on both sides, not in uv.lock
-        assert rows["iniconfig"]["missing_from"] == ["declared", "container"]
-        commands, after = _converges(project, tmp_path)
-        images.add(after["sides"][-1]["image_id"])
-        assert commands == ["uv add six==1.17.0", "uv sync"]
-        assert "six" in (project / "pyproject.toml").read_text()
-    finally:
-        for image in images:
-            with contextlib.suppress(Exception):  # already gone
-                docker_client.images.remove(image, force=True)
+    code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+    assert code == 1
+    before = json.loads(stdout)
+    built_images.add(before["sides"][-1]["image_id"])
+    rows = {row["name"]: row for row in drift_rows(before)}
+    assert set(rows) == {"six", "idna", "iniconfig"}
+    assert rows["six"]["missing_from"] == ["declared"]  # on both sides, not in uv.lock
+    assert rows["iniconfig"]["missing_from"] == ["declared", "container"]
+    commands, after = _converges(project, tmp_path)
+    built_images.add(after["sides"][-1]["image_id"])
+    assert commands == ["uv add six==1.17.0", "uv sync"]
+    assert "six" in (project / "pyproject.toml").read_text()
 
 
 POETRY_PROJECT = {
@@ -292,14 +303,13 @@ POETRY_PROJECT = {
 
 
 def test_poetry_project_converges_through_the_declaration(
-    tmp_path: Path, base_image: Any, docker_client: Any
+    tmp_path: Path, base_image: Any, built_images: set[str]
 ) -> None:
     base_image("3.11")
     poetry = _tool("poetry")
     project = tmp_path / "api"
     project.mkdir()
-    for name, text in POETRY_PROJECT.items():
-        (project / name).write_text(textwrap.dedent(text))
+    _write(project, POETRY_PROJECT)
     environment = _activated(project, tmp_path)
     environment.pop("VIRTUAL_ENV")
     environment.update(POETRY_VIRTUALENVS_IN_PROJECT="true", POETRY_NO_INTERACTION="1")
@@ -307,20 +317,14 @@ def test_poetry_project_converges_through_the_declaration(
     subprocess.run([poetry, "install", "-q"], cwd=project, check=True, env=environment)
     pip = [str(project / ".venv" / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, "six==1.17.0", "idna==3.6", "iniconfig"], check=True)
-    images: set[str] = set()
-    try:
-        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
-        assert code == 1
-        before = json.loads(stdout)
-        images.add(before["sides"][-1]["image_id"])
-        assert {row["name"] for row in drift_rows(before)} == {"six", "idna", "iniconfig"}
-        commands, after = _converges(project, tmp_path)
-        images.add(after["sides"][-1]["image_id"])
-        assert commands == ["poetry add six==1.17.0", "poetry sync"]
-    finally:
-        for image in images:
-            with contextlib.suppress(Exception):  # already gone
-                docker_client.images.remove(image, force=True)
+    code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+    assert code == 1
+    before = json.loads(stdout)
+    built_images.add(before["sides"][-1]["image_id"])
+    assert {row["name"] for row in drift_rows(before)} == {"six", "idna", "iniconfig"}
+    commands, after = _converges(project, tmp_path)
+    built_images.add(after["sides"][-1]["image_id"])
+    assert commands == ["poetry add six==1.17.0", "poetry sync"]
 
 
 PIPENV_PROJECT = {
@@ -350,14 +354,13 @@ PIPENV_PROJECT = {
 
 
 def test_pipenv_project_the_lock_follows_the_image(
-    tmp_path: Path, base_image: Any, docker_client: Any
+    tmp_path: Path, base_image: Any, built_images: set[str]
 ) -> None:
     base_image("3.11")
     pipenv = _tool("pipenv")
     project = tmp_path / "svc"
     project.mkdir()
-    for name, text in PIPENV_PROJECT.items():
-        (project / name).write_text(textwrap.dedent(text))
+    _write(project, PIPENV_PROJECT)
     make_venv(project / ".venv")  # Pipenv uses the project's .venv when there is one
     environment = _activated(project, tmp_path)
     subprocess.run([pipenv, "install", "idna==3.10"], cwd=project, check=True, env=environment)
@@ -367,22 +370,16 @@ def test_pipenv_project_the_lock_follows_the_image(
         [pipenv, "requirements"], cwd=project, check=True, env=environment, capture_output=True
     ).stdout
     (project / "requirements.txt").write_bytes(requirements)
-    images: set[str] = set()
-    try:
-        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
-        report = json.loads(stdout)
-        images.add(report["sides"][-1]["image_id"])
-        rows = {row["name"]: row for row in drift_rows(report)}
-        assert code == 1 and set(rows) == {"idna"}, rows
-        assert rows["idna"]["values"]["container"] == "3.11"
-        commands, after = _converges(project, tmp_path)
-        images.add(after["sides"][-1]["image_id"])
-        assert commands == ["pipenv install idna==3.11", "pipenv sync"]
-        assert not any("pip install" in command for command in commands)
-    finally:
-        for image in images:
-            with contextlib.suppress(Exception):  # already gone
-                docker_client.images.remove(image, force=True)
+    code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+    report = json.loads(stdout)
+    built_images.add(report["sides"][-1]["image_id"])
+    rows = {row["name"]: row for row in drift_rows(report)}
+    assert code == 1 and set(rows) == {"idna"}, rows
+    assert rows["idna"]["values"]["container"] == "3.11"
+    commands, after = _converges(project, tmp_path)
+    built_images.add(after["sides"][-1]["image_id"])
+    assert commands == ["pipenv install idna==3.11", "pipenv sync"]
+    assert not any("pip install" in command for command in commands)
 
 
 DJANGO_STYLE_PROJECT = {
@@ -409,31 +406,23 @@ DJANGO_STYLE_PROJECT = {
 
 
 def test_requirements_folder_and_docker_subfolder_project_converges(
-    tmp_path: Path, base_image: Any, docker_client: Any
+    tmp_path: Path, base_image: Any, built_images: set[str]
 ) -> None:
     """requirements/ with a dev file, docker/Dockerfile built from the root, a wheel stage:
     found with no flags, and the pip hints for the plain venv converge; the dev file's
     packages are left alone."""
     base_image("3.11")
     project = tmp_path / "site"
-    for name, text in DJANGO_STYLE_PROJECT.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(textwrap.dedent(text))
+    _write(project, DJANGO_STYLE_PROJECT)
     make_venv(project / ".venv", project / "requirements" / "dev.txt")
     # By hand on the laptop: an older idna and a package nothing declares.
     python = str(project / ".venv" / "bin" / "python")
     subprocess.run([python, "-m", "pip", "install", "-q", "idna==3.6", "six==1.16.0"], check=True)
-    images: set[str] = set()
-    try:
-        code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
-        assert code == 1, stdout
-        before = json.loads(stdout)
-        images.add(before["sides"][-1]["image_id"])
-        assert {row["name"] for row in drift_rows(before)} == {"idna", "six"}
-        commands, after = _converges(project, tmp_path)
-        images.add(after["sides"][-1]["image_id"])
-        assert not any("iniconfig" in command for command in commands), commands
-    finally:
-        for image in images:
-            with contextlib.suppress(Exception):  # already gone
-                docker_client.images.remove(image, force=True)
+    code, stdout, _ = _check(project, tmp_path / "cache", "--format", "json")
+    assert code == 1, stdout
+    before = json.loads(stdout)
+    built_images.add(before["sides"][-1]["image_id"])
+    assert {row["name"] for row in drift_rows(before)} == {"idna", "six"}
+    commands, after = _converges(project, tmp_path)
+    built_images.add(after["sides"][-1]["image_id"])
+    assert not any("iniconfig" in command for command in commands), commands
